@@ -1,0 +1,131 @@
+"""Recognise a cycler file from its content (never from its extension).
+
+Uploads arrive with whatever name the user's PC gave them, so every rule below looks at bytes:
+binary formats by their signature, text exports by their header lines (decoded as Latin-1,
+which never fails and keeps ASCII column names intact).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from .errors import ParseError, file_label
+
+NEWARE_NDA = "neware_nda"
+NEWARE_NDAX = "neware_ndax"
+BIOLOGIC_MPR = "biologic_mpr"
+BIOLOGIC_MPT = "biologic_mpt"
+ARBIN_RES = "arbin_res"
+MACCOR_TXT = "maccor_txt"
+NEWARE_BTSDA_CSV = "neware_btsda_csv"
+
+FORMATS: tuple[str, ...] = (
+    NEWARE_NDA,
+    NEWARE_NDAX,
+    BIOLOGIC_MPR,
+    BIOLOGIC_MPT,
+    ARBIN_RES,
+    MACCOR_TXT,
+    NEWARE_BTSDA_CSV,
+)
+
+_HEAD_BYTES = 8192
+_JET_SIGNATURES = (b"\x00\x01\x00\x00Standard Jet DB", b"\x00\x01\x00\x00Standard ACE DB")
+_MPT_MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
+_ZIP_MAGIC = b"PK\x03\x04"
+_KNOWN = (
+    "Neware .nda/.ndax, BioLogic .mpr/.mpt, Arbin .res, Maccor text export "
+    "or Neware BTSDA .csv export"
+)
+
+
+def detect_format(path: str | Path) -> str:
+    """Return one of FORMATS for the file at `path`, judged from its content.
+
+    Raises ParseError (naming the file) for an empty, unreadable or unrecognised file, and for
+    a zip archive that is damaged or is not a Neware .ndax.
+    """
+    path = Path(path)
+    head = _read_head(path)
+    binary = _binary_format(path, head)
+    if binary:
+        return binary
+    text = _text_format(head.decode("latin-1"))
+    if text:
+        return text
+    raise ParseError(
+        f"{file_label(path)}: not a cycler file Kiln can read. Expected a {_KNOWN}; "
+        f"the file starts with {head[:24]!r}."
+    )
+
+
+def _read_head(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
+    if not head:
+        raise ParseError(f"{file_label(path)}: the file is empty.")
+    return head
+
+
+def _binary_format(path: Path, head: bytes) -> str | None:
+    if head.startswith(b"NEWARE"):
+        return NEWARE_NDA
+    if head.startswith(b"BIO-LOGIC MODULAR FILE"):
+        return BIOLOGIC_MPR
+    if head.startswith(_JET_SIGNATURES):
+        return ARBIN_RES
+    if head.startswith(_ZIP_MAGIC):
+        return _zip_format(path)
+    return None
+
+
+def _zip_format(path: Path) -> str:
+    """A .ndax is a zip archive holding data.ndc; any other zip is not a cycler file."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {Path(name).name for name in archive.namelist()}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ParseError(
+            f"{file_label(path)}: a zip archive (as Neware .ndax files are) that is damaged or "
+            "truncated; upload the complete file again."
+        ) from exc
+    if "data.ndc" in names:
+        return NEWARE_NDAX
+    raise ParseError(
+        f"{file_label(path)}: a zip archive without Neware data (no data.ndc inside), "
+        f"not a cycler file. Expected a {_KNOWN}."
+    )
+
+
+def _text_format(text: str) -> str | None:
+    lines = text.lstrip("\ufeff\u00ef\u00bb\u00bf").splitlines()[:40]
+    if not lines:
+        return None
+    if lines[0].encode("latin-1").startswith(_MPT_MAGICS):
+        return BIOLOGIC_MPT
+    if _looks_like_maccor(lines):
+        return MACCOR_TXT
+    if _looks_like_btsda(lines[0]):
+        return NEWARE_BTSDA_CSV
+    return None
+
+
+def _looks_like_maccor(lines: list[str]) -> bool:
+    """Maccor exports start with a "Today's Date" line, or Name:/Channel: lines, or go
+    straight to a tab-separated column header with Rec# and Cyc#."""
+    if "Today's Date" in lines[0]:
+        return True
+    has_header = any("Rec#" in line and ("Cyc#" in line or "Cycle" in line) for line in lines)
+    has_label = any(line.startswith(("Name:", "Channel:")) for line in lines[:10])
+    return has_header and (has_label or lines[0].startswith("Rec#"))
+
+
+def _looks_like_btsda(first_line: str) -> bool:
+    """BTSDA record-layer exports name these columns in their first line."""
+    columns = {c.strip().strip('"') for c in first_line.replace("\t", ",").split(",")}
+    has_voltage = any(c.startswith("Voltage(") for c in columns)
+    return {"Cycle Index", "Step Type"} <= columns and has_voltage

@@ -1,0 +1,114 @@
+"""The front door: `read_cycler_file(path)` detects the format and returns a ParsedFile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import detect
+from .arbin_res import read_arbin_res
+from .biologic import read_biologic, read_biologic_eis
+from .errors import NotCyclingFileError, ParseError, file_label
+from .maccor import read_maccor
+from .neware_csv import read_neware_csv
+from .neware_nda import read_neware_binary
+from .schema import COLUMNS
+
+# Bump when a rule changes what a table holds, so cached normalised tables are rebuilt.
+PARSER_VERSION = "1"
+
+_CYCLE_RULES = {
+    detect.NEWARE_NDA: "fastnda/NewareNDA cycle_mode 'chg' (charge after discharge starts one)",
+    detect.NEWARE_NDAX: "fastnda/NewareNDA cycle_mode 'chg' (charge after discharge starts one)",
+    detect.BIOLOGIC_MPR: "charge half cycle + following discharge; leading discharge is cycle 0",
+    detect.BIOLOGIC_MPT: "charge half cycle + following discharge; leading discharge is cycle 0",
+    detect.ARBIN_RES: "instrument Cycle_Index (from 1)",
+    detect.MACCOR_TXT: "instrument Cyc# (from 0)",
+    detect.NEWARE_BTSDA_CSV: "instrument Cycle Index (from 1)",
+}
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """A parsed measurement: `format` is one of detect.FORMATS; `table` follows schema.COLUMNS
+    for cycling files (biologic.EIS_COLUMNS for read_eis_file); `metadata` holds at least
+    source_library ("kiln" for our own text readers), source_version, units_seen (quantity ->
+    unit as the file stored it), parser_version and, for cycling files, cycle_rule."""
+
+    format: str
+    table: pd.DataFrame
+    metadata: dict = field(default_factory=dict)
+
+
+def read_cycler_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
+    """Parse a galvanostatic cycling file into the normalised table.
+
+    Raises ParseError (a ValueError naming the file) for unknown, empty, truncated or damaged
+    files, and its subclass NotCyclingFileError (with .kind "eis" or "potential_step") for a
+    valid EIS or potential-step file: cycling analysis cannot use those, and read_eis_file
+    reads the EIS ones.
+    """
+    path = Path(path)
+    fmt = _resolve(path, fmt)
+    table, meta = _guarded(path, fmt, lambda: _READERS[fmt](path, fmt))
+    if table.empty:
+        raise ParseError(f"{file_label(path)}: the file holds no data records.")
+    if tuple(table.columns) != COLUMNS:  # a parser bug, not the user's file
+        raise AssertionError(f"parser for {fmt} returned columns {list(table.columns)}")
+    meta.setdefault("source_version", None)
+    meta["parser_version"] = PARSER_VERSION
+    meta["cycle_rule"] = _CYCLE_RULES[fmt]
+    return ParsedFile(format=fmt, table=table, metadata=meta)
+
+
+def read_eis_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
+    """Parse a BioLogic PEIS/GEIS file (.mpr or .mpt) into biologic.EIS_COLUMNS:
+    time_s, freq_hz, z_real_ohm, z_imag_ohm (Im Z, negative on a capacitive arc), cycle."""
+    path = Path(path)
+    fmt = _resolve(path, fmt)
+    if fmt not in (detect.BIOLOGIC_MPR, detect.BIOLOGIC_MPT):
+        raise ParseError(f"{file_label(path)}: a {fmt} file, not an impedance (EIS) file.")
+    table, meta = _guarded(path, fmt, lambda: read_biologic_eis(path, fmt))
+    meta["parser_version"] = PARSER_VERSION
+    return ParsedFile(format=fmt, table=table, metadata=meta)
+
+
+def _resolve(path: Path, fmt: str) -> str:
+    if fmt == "auto":
+        return detect.detect_format(path)
+    if fmt not in detect.FORMATS:
+        raise ParseError(
+            f"{file_label(path)}: unknown format '{fmt}'; use one of {detect.FORMATS}."
+        )
+    return fmt
+
+
+def _guarded(path: Path, fmt: str, read: Callable[[], tuple]) -> tuple:
+    """Run a reader; anything but our own errors becomes a ParseError naming the file, so a
+    job fails with a sentence instead of a library traceback (kept as __cause__ for logs)."""
+    try:
+        return read()
+    except ParseError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise ParseError(
+            f"{file_label(path)}: could not be read as {fmt} ({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+# The format modules import their libraries (fastnda + polars, galvani) only when reading,
+# so a worker parsing a Maccor file never loads them.
+_READERS: dict[str, Callable[[Path, str], tuple[pd.DataFrame, dict]]] = {
+    detect.NEWARE_NDA: read_neware_binary,
+    detect.NEWARE_NDAX: read_neware_binary,
+    detect.BIOLOGIC_MPR: read_biologic,
+    detect.BIOLOGIC_MPT: read_biologic,
+    detect.ARBIN_RES: lambda path, _fmt: read_arbin_res(path),
+    detect.MACCOR_TXT: lambda path, _fmt: read_maccor(path),
+    detect.NEWARE_BTSDA_CSV: lambda path, _fmt: read_neware_csv(path),
+}
+
+__all__ = ["NotCyclingFileError", "ParsedFile", "read_cycler_file", "read_eis_file"]

@@ -1,0 +1,42 @@
+"""API errors as HTTP 400 `{"errors": {"<field>": ["message", ...]}}` (DESIGN.md contract)."""
+
+from __future__ import annotations
+
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def errors_response(errors: dict[str, list[str]], code: int = 400) -> Response:
+    return Response({"errors": errors}, status=code)
+
+
+def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail -> {"field" or "parent[0].child": [messages]}."""
+    if isinstance(detail, dict):
+        out: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = "non_field_errors" if key == "non_field_errors" and not prefix else key
+            out.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+        return out
+    if isinstance(detail, list) and detail and not all(isinstance(d, str) for d in detail):
+        out = {}
+        for index, value in enumerate(detail):
+            if value:
+                out.update(_flatten(value, f"{prefix}[{index}]"))
+        return out
+    messages = detail if isinstance(detail, list) else [detail]
+    return {prefix or "non_field_errors": [str(m) for m in messages]}
+
+
+def exception_handler(exc, context):
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        return errors_response(_flatten(exc.detail), status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.ParseError):
+        return errors_response({"body": [str(exc.detail)]}, status.HTTP_400_BAD_REQUEST)
+    detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+    response.data = {"errors": {"non_field_errors": [str(detail)]}}
+    return response

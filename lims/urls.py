@@ -1,0 +1,27 @@
+"""Kiln's URL map. Each nav section is a namespace (samples, synthesis, cells, ...)."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from lims import views
+
+
+def _section(namespace: str, title: str, empty_text: str):
+    urls = [path("", views.section, {"title": title, "empty_text": empty_text}, name="index")]
+    return include((urls, namespace))
+
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("worker-ping", views.worker_ping, name="worker-ping"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("samples/", _section("samples", "Samples", "No samples registered yet.")),
+    path("synthesis/", _section("synthesis", "Synthesis", "No synthesis batches yet.")),
+    path("cells/", _section("cells", "Cells", "No electrodes or coin cells yet.")),
+    path("measurements/", _section("measurements", "Measurements", "No measurements yet.")),
+    path("jobs/", _section("jobs", "Jobs", "No analysis jobs yet.")),
+]

@@ -1,0 +1,117 @@
+"""Hand-worked checks of the shared rules and of the text readers on small synthetic files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from characterization.parsers import complete_cycles, cycle_capacities, read_cycler_file
+from characterization.parsers._table import cumulative_in_cycle, cycles_charge_first
+from characterization.parsers.biologic import load_biologic
+
+from .parser_reference import cycler_data_dir
+
+
+def test_step_capacities_are_summed_within_a_cycle_and_restart_with_the_next() -> None:
+    cycle = np.array([1, 1, 1, 1, 2, 2])
+    step = np.array([1, 1, 2, 2, 3, 3])  # CC then CV charge, then the next cycle's CC
+    running = np.array([0.5, 1.0, 0.1, 0.3, 0.2, 0.4])
+    got = cumulative_in_cycle(cycle, step, running)
+    np.testing.assert_allclose(got, [0.5, 1.0, 1.1, 1.3, 0.2, 0.4])
+
+
+def test_half_cycles_pair_charge_first_with_a_leading_discharge_as_cycle_0() -> None:
+    half = np.array([0, 0, 1, 1, 2, 3, 4])
+    kinds = np.array(["discharge"] * 2 + ["charge"] * 2 + ["discharge", "charge", "discharge"])
+    assert cycles_charge_first(half, kinds).tolist() == [0, 0, 1, 1, 1, 2, 2]
+
+
+def _table(charge: list[float], discharge: list[float]) -> pd.DataFrame:
+    n = len(charge)
+    return pd.DataFrame(
+        {
+            "cycle": np.arange(1, n + 1),
+            "charge_capacity_mah": charge,
+            "discharge_capacity_mah": discharge,
+            "charge_energy_mwh": np.nan,
+            "discharge_energy_mwh": np.nan,
+        }
+    )
+
+
+def test_a_final_cycle_cut_to_a_sliver_is_not_complete() -> None:
+    assert complete_cycles(_table([1.0, 1.0, 1.0], [0.9, 0.9, 0.001])) == [1, 2]
+    assert complete_cycles(_table([1.0, 1.0], [0.9, 0.5])) == [1, 2]
+    assert complete_cycles(_table([1.0, 0.0], [0.0, 0.0])) == []
+
+
+MACCOR = (
+    "Today's Date 01/02/2024  Date of Test:\t01/01/2024\t Filename:\tx.001\n"
+    "Rec#\tCyc#\tStep\tTest (Sec)\tStep (Sec)\tAmp-hr\tWatt-hr\tAmps\tVolts\tState\tES\n"
+    "1\t0\t1\t0\t0\t0.0000\t0.0\t0.001\t3.5\tC\t0\n"
+    "2\t0\t1\t10\t10\t0.0010\t0.004\t0.001\t4.2\tC\t0\n"
+    "3\t0\t2\t20\t10\t0.0002\t0.0008\t0.0005\t4.2\tC\t0\n"
+    "4\t0\t3\t30\t10\t0.0000\t0.0\t0.0\t4.1\tR\t0\n"
+    "5\t0\t4\t40\t10\t0.0005\t0.002\t0.001\t3.9\tD\t0\n"
+    "6\t0\t4\t50\t20\t0.0011\t0.004\t0.001\t3.0\tD\t0\n"
+)
+
+
+def test_maccor_signs_current_from_state_and_sums_cc_cv(tmp_path: Path) -> None:
+    export = tmp_path / "cell.001"
+    export.write_text(MACCOR)
+    table = read_cycler_file(export).table
+    caps = cycle_capacities(table).set_index("cycle")
+    assert caps.loc[0, "charge_capacity_mah"] == pytest.approx(1.2)  # 1.0 CC + 0.2 CV
+    assert caps.loc[0, "discharge_capacity_mah"] == pytest.approx(1.1)
+    assert caps.loc[0, "charge_energy_mwh"] == pytest.approx(4.8)
+    assert table["current_ma"].tolist() == pytest.approx([1, 1, 0.5, 0, -1, -1])
+
+
+BTSDA = (
+    "DataPoint,Cycle Index,Step Index,Step Type,Time,Total Time,Current(mA),Voltage(V),"
+    "Chg. Cap.(mAh),DChg. Cap.(mAh)\n"
+    "1,1,1,CCCV Chg,00:00:00,0-23:59:50,0.5,3.9,0.0,0.0\n"
+    "2,1,1,CCCV Chg,00:00:10,1-00:00:00,0.5,4.0,0.7,0.0\n"
+    "3,1,2,CC DChg,00:00:00,1-00:00:10,-0.5,3.8,0.0,0.2\n"
+    "4,1,2,CC DChg,00:00:10,1-00:00:20,-0.5,3.5,0.0,0.6\n"
+)
+
+
+def test_btsda_units_come_from_the_header_and_days_are_counted(tmp_path: Path) -> None:
+    export = tmp_path / "cell.csv"
+    export.write_text(BTSDA)
+    table = read_cycler_file(export).table
+    assert table["time_s"].tolist() == [86390.0, 86400.0, 86410.0, 86420.0]
+    assert table["step_type"].tolist() == ["charge", "charge", "discharge", "discharge"]
+    assert table["charge_capacity_mah"].max() == pytest.approx(0.7)  # already mAh
+    assert table["discharge_capacity_mah"].max() == pytest.approx(0.6)
+
+
+def _write_mpt(data: pd.DataFrame, path: Path) -> None:
+    """An EC-Lab text export of `data`, French locale (decimal comma), Latin-1."""
+    head = "EC-Lab ASCII FILE\nNb header lines : 5\n\nGalvanostatic Cycling\n"
+    body = data.to_csv(sep="\t", index=False, decimal=",", lineterminator="\n")
+    path.write_bytes((head + body).encode("latin-1"))
+
+
+def test_mpt_text_export_reads_like_the_binary_file(tmp_path: Path) -> None:
+    source = cycler_data_dir() / "biologic_yadg_gcpl_4p6V.mpr"
+    data, _ = load_biologic(source, "biologic_mpr")
+    _write_mpt(data.drop(columns=["flags"]), tmp_path / "gcpl.mpt")
+    text = cycle_capacities(read_cycler_file(tmp_path / "gcpl.mpt").table)
+    binary = cycle_capacities(read_cycler_file(source).table)
+    pd.testing.assert_frame_equal(text, binary, rtol=1e-6)
+
+
+def test_mpt_without_half_cycle_columns_derives_them_from_current(tmp_path: Path) -> None:
+    source = cycler_data_dir() / "biologic_yadg_gcpl_4p6V.mpr"
+    data, _ = load_biologic(source, "biologic_mpr")
+    reduced = data[["time/s", "Ewe/V", "dq/mA.h", "control/V/mA"]]
+    _write_mpt(reduced, tmp_path / "bare.mpt")
+    caps = cycle_capacities(read_cycler_file(tmp_path / "bare.mpt").table).set_index("cycle")
+    assert caps.loc[1, "charge_capacity_mah"] == pytest.approx(1.94221, rel=5e-3)
+    assert caps.loc[3, "discharge_capacity_mah"] == pytest.approx(1.63459, rel=5e-3)

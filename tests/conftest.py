@@ -1,0 +1,63 @@
+"""Shared fixtures. Service tests skip without services; KILN_REQUIRE_SERVICES=1 makes them fail."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+# A queue of our own, so a test worker never takes a developer's real jobs (read by settings).
+os.environ.setdefault("KILN_CELERY_QUEUE", f"kiln-test-{uuid.uuid4().hex[:8]}")
+
+REQUIRE_SERVICES = os.environ.get("KILN_REQUIRE_SERVICES") == "1"
+CHROMIUM = "/usr/bin/chromium"
+
+pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.browser"]
+
+
+def missing_service(reason: str) -> None:
+    """Skip on a laptop without the service; fail in CI, where the service must be there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def service_problems() -> list[str]:
+    from django.conf import settings
+    from django.db import connection
+
+    from lims import health
+
+    problems = []
+    if connection.vendor != "postgresql":
+        problems.append(f"DATABASE_URL is not PostgreSQL (got {connection.vendor})")
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        problems.append("REDIS_URL is not set")
+    elif not health.broker_state()["ok"]:
+        problems.append(f"Redis is not reachable at {settings.CELERY_BROKER_URL}")
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def _require_marked_services(request):
+    if request.node.get_closest_marker("services"):
+        problems = service_problems()
+        if problems:
+            missing_service("; ".join(problems))
+    if request.node.get_closest_marker("browser") and not os.path.exists(CHROMIUM):
+        missing_service(f"{CHROMIUM} is not installed (apt-get install chromium)")
+
+
+@pytest.fixture
+def chemist(db):
+    from tests.lims.factories import UserFactory
+
+    return UserFactory(username="chen", groups=["chemist"])
+
+
+@pytest.fixture
+def manager(db):
+    from tests.lims.factories import UserFactory
+
+    return UserFactory(username="maria", groups=["lab-manager"])

@@ -1,0 +1,36 @@
+"""Domain packages (chemistry, parsers, analyses) stay free of Django."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PURE_PACKAGES = ["synthesis/chemistry", "characterization/parsers", "characterization/analysis"]
+
+
+def imported_modules(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("package", PURE_PACKAGES)
+def test_domain_package_never_imports_django(package):
+    files = sorted((REPO / package).rglob("*.py"))
+    assert files, f"{package} has no modules"
+    offenders = {
+        str(f.relative_to(REPO)): sorted(
+            m
+            for m in imported_modules(f)
+            if m.split(".")[0] in {"django", "rest_framework", "celery", "lims"}
+        )
+        for f in files
+    }
+    assert {f: m for f, m in offenders.items() if m} == {}
