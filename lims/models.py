@@ -1,8 +1,134 @@
-"""Core registry models. The sample registry itself grows here in the lineage issue."""
+"""Core registry: projects, samples with never-changing codes, and the lineage graph."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Project(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SampleKind(models.TextChoices):
+    """Every kind carries the prefix of its codes (CAT-2026-0042)."""
+
+    REAGENT = "reagent", "Reagent lot"
+    PRECURSOR = "precursor", "Precursor powder"
+    CATHODE = "cathode", "Cathode powder"
+    ELECTRODE = "electrode", "Electrode sheet"
+    DISC = "disc", "Electrode disc"
+    CELL = "cell", "Coin cell"
+    MEASUREMENT = "measurement", "Measurement"
+    OTHER = "other", "Other"
+
+
+CODE_PREFIX = {
+    SampleKind.REAGENT: "RGT",
+    SampleKind.PRECURSOR: "PRE",
+    SampleKind.CATHODE: "CAT",
+    SampleKind.ELECTRODE: "ELE",
+    SampleKind.DISC: "DISC",
+    SampleKind.CELL: "CELL",
+    SampleKind.MEASUREMENT: "MEAS",
+    SampleKind.OTHER: "SMP",
+}
+
+
+class SampleStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    CONSUMED = "consumed", "Consumed"
+    DISCARDED = "discarded", "Discarded"
+
+
+class Sample(models.Model):
+    code = models.CharField(max_length=32, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=SampleKind.choices)
+    name = models.CharField(max_length=200)
+    formula = models.CharField(max_length=120, blank=True)
+    status = models.CharField(
+        max_length=12, choices=SampleStatus.choices, default=SampleStatus.ACTIVE
+    )
+    location = models.CharField(max_length=120, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(code=""), name="sample_code_not_empty"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SampleKind.values), name="sample_kind_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class SampleCodeCounter(models.Model):
+    """The last sequence number handed out per code prefix and year (locked while allocating)."""
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="code_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last}"
+
+
+class EdgeRole(models.TextChoices):
+    SUBSTRATE = "substrate", "Substrate"
+    REAGENT = "reagent", "Reagent"
+    ACTIVE_MATERIAL = "active_material", "Active material"
+    COMPONENT = "component", "Component"
+    DERIVED_FROM = "derived_from", "Derived from"
+    MEASURED_ON = "measured_on", "Measured on"
+
+
+class SampleEdge(models.Model):
+    """parent -> child in the lineage DAG; a cycle is refused by lims.services.lineage_link."""
+
+    parent = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="child_edges")
+    child = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="parent_edges")
+    role = models.CharField(max_length=20, choices=EdgeRole.choices)
+    amount = models.FloatField(null=True, blank=True)
+    amount_unit = models.CharField(max_length=10, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "child", "role"], name="edge_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(parent=models.F("child")), name="edge_not_self"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0),
+                name="edge_amount_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.parent_id} -> {self.child_id} ({self.role})"
 
 
 class WorkerHeartbeat(models.Model):

@@ -20,7 +20,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("samples/", _section("samples", "Samples", "No samples registered yet.")),
-    path("synthesis/", _section("synthesis", "Synthesis", "No synthesis batches yet.")),
+    path("synthesis/", include("synthesis.urls")),
     path("cells/", _section("cells", "Cells", "No electrodes or coin cells yet.")),
     path("measurements/", _section("measurements", "Measurements", "No measurements yet.")),
     path("jobs/", _section("jobs", "Jobs", "No analysis jobs yet.")),

@@ -91,7 +91,9 @@ def _guarded(path: Path, fmt: str, read: Callable[[], tuple]) -> tuple:
     job fails with a sentence instead of a library traceback (kept as __cause__ for logs)."""
     try:
         return read()
-    except ParseError:
+    except ParseError as exc:
+        if not str(exc).startswith(file_label(path)):  # inner helpers don't know the file
+            exc.args = (f"{file_label(path)}: {exc}",)
         raise
     except Exception as exc:  # noqa: BLE001
         raise ParseError(

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from characterization.parsers import complete_cycles, cycle_capacities, read_cycler_file
+from characterization.parsers import (
+    ParseError,
+    complete_cycles,
+    cycle_capacities,
+    read_cycler_file,
+)
 from characterization.parsers._table import cumulative_in_cycle, cycles_charge_first
 from characterization.parsers.biologic import load_biologic
 
@@ -115,3 +120,10 @@ def test_mpt_without_half_cycle_columns_derives_them_from_current(tmp_path: Path
     caps = cycle_capacities(read_cycler_file(tmp_path / "bare.mpt").table).set_index("cycle")
     assert caps.loc[1, "charge_capacity_mah"] == pytest.approx(1.94221, rel=5e-3)
     assert caps.loc[3, "discharge_capacity_mah"] == pytest.approx(1.63459, rel=5e-3)
+
+
+def test_an_mpt_without_current_or_charge_is_rejected_naming_the_file(tmp_path: Path) -> None:
+    bare = pd.DataFrame({"time/s": [0.0, 1.0], "Ewe/V": [3.0, 3.1], "control/V/mA": [0.1, 0.1]})
+    _write_mpt(bare, tmp_path / "odd.mpt")
+    with pytest.raises(ParseError, match=r"^odd\.mpt: .*current"):
+        read_cycler_file(tmp_path / "odd.mpt")

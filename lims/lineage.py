@@ -1,0 +1,38 @@
+"""Ancestors and descendants to any depth in one recursive SQL query (PostgreSQL and SQLite)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from lims.models import SampleEdge
+
+_EDGES = SampleEdge._meta.db_table
+
+# Walks edges from a start node; UNION (not UNION ALL) stops on shared ancestors in a DAG.
+_WALK = """
+WITH RECURSIVE walk(id, depth) AS (
+    SELECT %s, 0
+    UNION
+    SELECT e.{next}, w.depth + 1 FROM {edges} e JOIN walk w ON e.{this} = w.id
+    WHERE w.depth < %s
+)
+SELECT id, MIN(depth) FROM walk WHERE depth > 0 GROUP BY id
+"""
+MAX_DEPTH = 64
+
+
+def ancestor_depths(sample_id: int) -> dict[int, int]:
+    """{ancestor id: shortest number of edges up to it}."""
+    return _walk(sample_id, this="child_id", next="parent_id")
+
+
+def descendant_depths(sample_id: int) -> dict[int, int]:
+    """{descendant id: shortest number of edges down to it}."""
+    return _walk(sample_id, this="parent_id", next="child_id")
+
+
+def _walk(sample_id: int, *, this: str, next: str) -> dict[int, int]:
+    sql = _WALK.format(edges=_EDGES, this=this, next=next)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sample_id, MAX_DEPTH])
+        return {row[0]: row[1] for row in cursor.fetchall()}
