@@ -16,8 +16,12 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}
         for key, value in detail.items():
-            name = "non_field_errors" if key == "non_field_errors" and not prefix else key
-            out.update(_flatten(value, f"{prefix}.{name}" if prefix else str(name)))
+            # A nested serializer's own errors belong to the field that holds it.
+            if key == "non_field_errors" and prefix:
+                name = prefix
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten(value, name))
         return out
     if isinstance(detail, list) and detail and not all(isinstance(d, str) for d in detail):
         out = {}
@@ -40,3 +44,9 @@ def exception_handler(exc, context):
     detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
     response.data = {"errors": {"non_field_errors": [str(detail)]}}
     return response
+
+
+def domain_error_response(exc: ValueError) -> Response:
+    """A pure-domain error (ChemistryError, AnalysisError: `.field` + `.message`) as HTTP 400."""
+    field = getattr(exc, "field", None) or "non_field_errors"
+    return errors_response({field: [getattr(exc, "message", None) or str(exc)]})

@@ -11,7 +11,7 @@ _EDGES = SampleEdge._meta.db_table
 # Walks edges from a start node; UNION (not UNION ALL) stops on shared ancestors in a DAG.
 _WALK = """
 WITH RECURSIVE walk(id, depth) AS (
-    SELECT %s, 0
+    SELECT CAST(%s AS BIGINT), 0
     UNION
     SELECT e.{next}, w.depth + 1 FROM {edges} e JOIN walk w ON e.{this} = w.id
     WHERE w.depth < %s

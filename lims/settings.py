@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "lims",
     "synthesis",
@@ -164,6 +165,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Synthesis planning, sample lineage and analyses for battery-materials labs.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: labs run offline
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # --- Production hardening (python manage.py check --deploy is clean with DEBUG off) ---------

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from lims import views
+from lims import api_urls, views
 
 
 def _section(namespace: str, title: str, empty_text: str):
@@ -19,6 +19,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include((api_urls.v1, "api"))),
+    path("api/", include(api_urls.urlpatterns)),
     path("samples/", _section("samples", "Samples", "No samples registered yet.")),
     path("synthesis/", include("synthesis.urls")),
     path("cells/", _section("cells", "Cells", "No electrodes or coin cells yet.")),

@@ -6,12 +6,14 @@ One row per instrument record, sorted by time. Columns (units in the names):
     cycle                   int    cycle label: the instrument's count where it has one, else
                                    from 1 in charge -> discharge pairs; a leading partial
                                    discharge is cycle 0
-    step                    int    step index as the instrument counts it (monotonic per file)
+    step                    int    running count of step changes (1, 2, ...; monotonic per file,
+                                   as Neware's step_count; instruments that reuse step numbers
+                                   are renumbered)
     step_type               str    one of STEP_TYPES ("charge" includes CV charge)
     current_ma              float  signed: > 0 charging, < 0 discharging
     voltage_v               float  cell voltage
     charge_capacity_mah     float  charge passed so far in this cycle's charge (resets each cycle,
-                                   summed over CC and CV steps); 0 during discharge rows
+                                   summed over CC and CV steps); 0 on rows of any other type
     discharge_capacity_mah  float  the same for discharge; 0 during charge rows
     charge_energy_mwh       float  as capacity; NaN when the file has no energy
     discharge_energy_mwh    float  as capacity; NaN when the file has no energy

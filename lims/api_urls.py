@@ -1,0 +1,20 @@
+"""/api/v1/... routes (contracts in DESIGN.md) and the OpenAPI schema with its docs."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from characterization.api import DiscMetricsView, LayeredMetricsView
+from synthesis.api_chemistry import CoatingView, MolarMassView, PlanView
+
+v1 = [
+    path("chemistry/molar-mass", MolarMassView.as_view(), name="molar-mass"),
+    path("stoichiometry/plan", PlanView.as_view(), name="stoichiometry-plan"),
+    path("stoichiometry/coating", CoatingView.as_view(), name="stoichiometry-coating"),
+    path("structure/layered-metrics", LayeredMetricsView.as_view(), name="layered-metrics"),
+    path("cells/disc-metrics", DiscMetricsView.as_view(), name="disc-metrics"),
+]
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+]

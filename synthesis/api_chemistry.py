@@ -1,0 +1,104 @@
+"""HTTP API of the chemistry engine: molar masses, precursor plans, coatings (contract routes)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lims.api_errors import domain_error_response, errors_response
+from synthesis.chemistry import ChemistryError, PrecursorSpec, parse_formula
+from synthesis.chemistry import plan_coating as chem_plan_coating
+from synthesis.chemistry import plan_precursors as chem_plan_precursors
+
+DEFAULT_VOLATILES = ["O", "H", "C", "N"]
+
+
+class PrecursorIn(serializers.Serializer):
+    formula = serializers.CharField(trim_whitespace=True)
+    name = serializers.CharField(required=False, allow_blank=True)
+    purity_percent = serializers.FloatField(required=False, default=100.0)
+    density_g_per_ml = serializers.FloatField(required=False, allow_null=True, default=None)
+
+    def to_spec(self, data: dict) -> PrecursorSpec:
+        return PrecursorSpec(**{**data, "name": data.get("name") or None})
+
+
+class CommonPlanIn(serializers.Serializer):
+    precursors = PrecursorIn(many=True, allow_empty=False)
+    excess_percent = serializers.DictField(child=serializers.FloatField(), required=False)
+    volatile_elements = serializers.ListField(
+        child=serializers.CharField(), required=False, default=DEFAULT_VOLATILES
+    )
+
+
+class PlanIn(CommonPlanIn):
+    target_formula = serializers.CharField()
+    target_mass_g = serializers.FloatField(required=False, allow_null=True, default=None)
+    target_amount_mol = serializers.FloatField(required=False, allow_null=True, default=None)
+
+
+class CoatingIn(CommonPlanIn):
+    substrate_formula = serializers.CharField()
+    substrate_mass_g = serializers.FloatField()
+    coating_formula = serializers.CharField()
+    coating_wt_percent = serializers.FloatField()
+    basis = serializers.ChoiceField(choices=["substrate", "total"], default="substrate")
+
+
+def _plan_kwargs(data: dict) -> dict:
+    return {
+        "precursors": [PrecursorIn().to_spec(p) for p in data.pop("precursors")],
+        "excess_percent": data.pop("excess_percent", None) or None,
+        "volatile_elements": frozenset(data.pop("volatile_elements")),
+        **data,
+    }
+
+
+class MolarMassView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("formula", str, required=True)], responses=dict)
+    def get(self, request: Request) -> Response:
+        text = request.query_params.get("formula", "")
+        if not text.strip():
+            return errors_response({"formula": ["give a formula, e.g. ?formula=Li2CO3"]})
+        try:
+            formula = parse_formula(text, field="formula")
+        except ChemistryError as exc:
+            return domain_error_response(exc)
+        return Response(
+            {
+                "formula": formula.text,
+                "molar_mass_g_per_mol": formula.molar_mass_g_per_mol,
+                "elements": dict(formula.elements),
+            }
+        )
+
+
+class PlanView(APIView):
+    @extend_schema(request=PlanIn, responses=dict)
+    def post(self, request: Request) -> Response:
+        data = _validated(PlanIn, request)
+        try:
+            plan = chem_plan_precursors(**_plan_kwargs(data))
+        except ChemistryError as exc:
+            return domain_error_response(exc)
+        return Response(plan.to_dict())
+
+
+class CoatingView(APIView):
+    @extend_schema(request=CoatingIn, responses=dict)
+    def post(self, request: Request) -> Response:
+        data = _validated(CoatingIn, request)
+        try:
+            plan = chem_plan_coating(**_plan_kwargs(data))
+        except ChemistryError as exc:
+            return domain_error_response(exc)
+        return Response(plan.to_dict())
+
+
+def _validated(serializer_class, request: Request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)  # -> 400 {"errors": {...}} via lims.api_errors
+    return dict(serializer.validated_data)
