@@ -15,12 +15,9 @@ import pandas as pd
 
 from characterization.analysis._checks import cycling_table, positive
 from characterization.analysis.errors import AnalysisError
+from characterization.parsers.cycles import complete_mask
 
 CAPACITY_COLUMNS = ("cycle", "charge_capacity_mah", "discharge_capacity_mah")
-# Same rule as characterization.parsers.cycles.complete_cycles: a file stopped mid-test can end
-# with a sliver (0.004 mAh of discharge after a 4773 mAh charge), so the *final* cycle counts
-# as complete only when its smaller half is at least 1 % of the larger.
-FINAL_CYCLE_MIN_RATIO = 0.01
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "cycle",
     "complete",
@@ -48,18 +45,16 @@ def cycle_capacities_mah(df: pd.DataFrame) -> pd.DataFrame:
 
     Q = max of each capacity column within the cycle (missing values count as 0); a cycle is
     complete when both its charge and its discharge capacity are > 0, and for the final cycle
-    min(Q_ch, Q_dis) ≥ FINAL_CYCLE_MIN_RATIO × max(Q_ch, Q_dis).
+    min(Q_ch, Q_dis) ≥ 1 % of max(Q_ch, Q_dis) (parsers.cycles.complete_mask).
     """
     cycling_table(df, CAPACITY_COLUMNS)
     columns = ["charge_capacity_mah", "discharge_capacity_mah"]
     per_cycle = df.groupby("cycle", sort=True)[columns].max().fillna(0.0)
     per_cycle = per_cycle.reset_index()
     per_cycle["cycle"] = per_cycle["cycle"].astype(int)
-    complete = (per_cycle[columns] > 0).all(axis=1).to_numpy()
-    last = per_cycle[columns].iloc[-1]
-    if complete[-1] and last.min() < FINAL_CYCLE_MIN_RATIO * last.max():
-        complete[-1] = False
-    per_cycle["complete"] = complete
+    per_cycle["complete"] = complete_mask(
+        per_cycle["charge_capacity_mah"], per_cycle["discharge_capacity_mah"]
+    )
     return per_cycle
 
 

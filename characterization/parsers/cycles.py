@@ -6,6 +6,7 @@ A cycle's charge (discharge) capacity is the maximum of its charge_capacity_mah
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 # The last cycle of a file stopped or exported mid-test often ends with a sliver: a Maccor
@@ -35,10 +36,16 @@ def complete_cycles(table: pd.DataFrame) -> list[int]:
     should fail the job with that message rather than report nothing.
     """
     caps = cycle_capacities(table)
-    charge, discharge = caps["charge_capacity_mah"], caps["discharge_capacity_mah"]
-    complete = (charge > 0) & (discharge > 0)
-    if len(caps) and complete.iloc[-1]:
-        low = min(charge.iloc[-1], discharge.iloc[-1])
-        high = max(charge.iloc[-1], discharge.iloc[-1])
-        complete.iloc[-1] = low >= FINAL_CYCLE_MIN_RATIO * high
+    complete = complete_mask(caps["charge_capacity_mah"], caps["discharge_capacity_mah"])
     return [int(c) for c in caps.loc[complete, "cycle"]]
+
+
+def complete_mask(charge_mah: pd.Series, discharge_mah: pd.Series) -> np.ndarray:
+    """Per cycle (in order): both capacities > 0, and for the final cycle
+    min(charge, discharge) >= FINAL_CYCLE_MIN_RATIO * max(charge, discharge)."""
+    charge, discharge = charge_mah.fillna(0.0).to_numpy(), discharge_mah.fillna(0.0).to_numpy()
+    complete = (charge > 0) & (discharge > 0)
+    if len(complete) and complete[-1]:
+        low, high = sorted((charge[-1], discharge[-1]))
+        complete[-1] = low >= FINAL_CYCLE_MIN_RATIO * high
+    return complete
