@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from characterization import urls as characterization_urls
 from lims import api_urls, views
 
 
@@ -23,7 +24,9 @@ urlpatterns = [
     path("api/", include(api_urls.urlpatterns)),
     path("samples/", _section("samples", "Samples", "No samples registered yet.")),
     path("synthesis/", include("synthesis.urls")),
-    path("cells/", _section("cells", "Cells", "No electrodes or coin cells yet.")),
-    path("measurements/", _section("measurements", "Measurements", "No measurements yet.")),
+    path("cells/", include((characterization_urls.cells_urlpatterns, "cells"))),
+    path(
+        "measurements/", include((characterization_urls.measurements_urlpatterns, "measurements"))
+    ),
     path("jobs/", _section("jobs", "Jobs", "No analysis jobs yet.")),
 ]
