@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from characterization.api import DiscMetricsView, LayeredMetricsView
+from lims.api import SampleDetail, SampleLineage, SampleList
 from synthesis.api_chemistry import CoatingView, MolarMassView, PlanView
 
 v1 = [
@@ -12,6 +13,9 @@ v1 = [
     path("stoichiometry/coating", CoatingView.as_view(), name="stoichiometry-coating"),
     path("structure/layered-metrics", LayeredMetricsView.as_view(), name="layered-metrics"),
     path("cells/disc-metrics", DiscMetricsView.as_view(), name="disc-metrics"),
+    path("samples/", SampleList.as_view(), name="sample-list"),
+    path("samples/<str:code>", SampleDetail.as_view(), name="sample-detail"),
+    path("samples/<str:code>/lineage", SampleLineage.as_view(), name="sample-lineage"),
 ]
 
 urlpatterns = [

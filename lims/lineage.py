@@ -36,3 +36,26 @@ def _walk(sample_id: int, *, this: str, next: str) -> dict[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [sample_id, MAX_DEPTH])
         return {row[0]: row[1] for row in cursor.fetchall()}
+
+
+_WALK_MANY = """
+WITH RECURSIVE walk(id) AS (
+    {seed}
+    UNION
+    SELECT e.{next} FROM {edges} e JOIN walk w ON e.{this} = w.id
+)
+SELECT id FROM walk
+"""
+
+
+def descendants_of_queryset(seed_queryset, include_seed: bool = True) -> set[int]:
+    """Ids of every sample below any sample of `seed_queryset` (a queryset of Sample), in one
+    query: the seed's own SQL starts the recursive walk."""
+    seed_sql, params = seed_queryset.values("pk").query.sql_with_params()
+    sql = _WALK_MANY.format(seed=seed_sql, edges=_EDGES, this="parent_id", next="child_id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {row[0] for row in cursor.fetchall()}
+    if not include_seed:
+        ids -= set(seed_queryset.values_list("pk", flat=True))
+    return ids

@@ -22,7 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_urls.v1, "api"))),
     path("api/", include(api_urls.urlpatterns)),
-    path("samples/", _section("samples", "Samples", "No samples registered yet.")),
+    path("samples/", include("lims.sample_urls")),
     path("synthesis/", include("synthesis.urls")),
     path("cells/", include((characterization_urls.cells_urlpatterns, "cells"))),
     path(

@@ -9,6 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PURE_PACKAGES = ["synthesis/chemistry", "characterization/parsers", "characterization/analysis"]
+PURE_MODULES = ["lims/graph_layout.py", "lims/rocrate.py"]
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -34,3 +35,9 @@ def test_domain_package_never_imports_django(package):
         for f in files
     }
     assert {f: m for f, m in offenders.items() if m} == {}
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_module_never_imports_django(module):
+    imports = imported_modules(REPO / module)
+    assert not {m for m in imports if m.split(".")[0] in {"django", "rest_framework", "lims"}}
