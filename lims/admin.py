@@ -1,9 +1,78 @@
 from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
 
-from lims.models import WorkerHeartbeat
+from lims.admin_tools import export_csv, export_xlsx, lineage_list_filters
+from lims.lineage import ancestor_depths, descendant_depths
+from lims.models import Project, Sample, SampleEdge, WorkerHeartbeat
 
 admin.site.site_header = "Kiln administration"
 admin.site.site_title = "Kiln admin"
+admin.site.add_action(export_csv)
+admin.site.add_action(export_xlsx)
+
+
+class LineageFilter(admin.SimpleListFilter):
+    """?lineage=up:CODE or down:CODE — set by the "show ancestors/descendants" actions."""
+
+    title = "lineage"
+    parameter_name = "lineage"
+
+    def lookups(self, request, model_admin):
+        value = self.value()
+        return [(value, value.replace(":", " of ", 1))] if value else []
+
+    def queryset(self, request, queryset):
+        direction, _, code = (self.value() or "").partition(":")
+        sample = Sample.objects.filter(code=code).first()
+        if not sample:
+            return queryset
+        walk = ancestor_depths if direction == "up" else descendant_depths
+        return queryset.filter(pk__in=list(walk(sample.pk)))
+
+
+class ParentEdgeInline(admin.TabularInline):
+    model = SampleEdge
+    fk_name = "child"
+    extra = 0
+    autocomplete_fields = ["parent"]
+    verbose_name = "parent"
+
+
+@admin.register(Sample)
+class SampleAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "kind", "name", "formula", "status", "owner", "project", "created_at")
+    list_select_related = ("owner", "project")
+    search_fields = ("code", "name", "formula", "notes")
+    date_hierarchy = "created_at"
+    readonly_fields = ("code", "created_at")
+    inlines = [ParentEdgeInline]
+    actions = ["show_ancestors", "show_descendants"]
+
+    def get_list_filter(self, request):
+        return ["kind", "status", "owner", "project", LineageFilter, *lineage_list_filters()]
+
+    @admin.action(description="Show ancestors of the selected sample")
+    def show_ancestors(self, request, queryset):
+        return self._lineage_redirect(request, queryset, "up")
+
+    @admin.action(description="Show descendants of the selected sample")
+    def show_descendants(self, request, queryset):
+        return self._lineage_redirect(request, queryset, "down")
+
+    def _lineage_redirect(self, request, queryset, direction: str):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one sample.", level="warning")
+            return None
+        url = reverse("admin:lims_sample_changelist")
+        return HttpResponseRedirect(f"{url}?lineage={direction}:{queryset.get().code}")
+
+
+@admin.register(Project)
+class ProjectAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "created_at")
+    search_fields = ("code", "name")
 
 
 @admin.register(WorkerHeartbeat)

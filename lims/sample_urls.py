@@ -1,12 +1,14 @@
 from django.urls import path
 
-from lims import label_views, sample_views
+from lims import import_views, label_views, sample_views
 
 app_name = "samples"
 
 urlpatterns = [
     path("", sample_views.sample_list, name="index"),
     path("labels/", label_views.label_sheet, name="labels"),
+    path("import/", import_views.sample_import_view, name="import"),
+    path("export.<str:fmt>", import_views.sample_export_view, {}, name="export"),
     path("<str:code>/", sample_views.sample_detail, name="detail"),
     path("<str:code>/export.eln", sample_views.sample_eln_export, name="eln-export"),
 ]

@@ -18,6 +18,7 @@ from lims.models import (
     SampleCodeCounter,
     SampleEdge,
     SampleKind,
+    SampleStatus,
     WorkerHeartbeat,
 )
 
@@ -57,6 +58,7 @@ def sample_register(
     name: str,
     owner=None,
     formula: str = "",
+    status: str = SampleStatus.ACTIVE,
     location: str = "",
     project: Project | None = None,
     notes: str = "",
@@ -72,6 +74,7 @@ def sample_register(
         kind=kind,
         name=name.strip(),
         formula=formula,
+        status=status,
         location=location,
         owner=owner,
         project=project,
