@@ -1,4 +1,4 @@
-"""The chemistry API: exact routes and field names, and 400 {"errors": {field: [...]}} on bad input."""
+"""The chemistry API: exact routes and field names; 400 {"errors": {field: [...]}} on bad input."""
 
 from __future__ import annotations
 
