@@ -1,0 +1,144 @@
+"""Registered analysis kinds: code in the repository, chosen and parametrised from the database.
+
+An AnalysisKind has a key, a code version (bump it when the numbers it gives change), a
+parameter schema, and a `run(table, params, context)` that returns an AnalysisOutput: a JSON
+summary, tables (written as CSV artefacts) and plotly figures (JSON, drawn by the vendored
+plotly.js). Parameters are validated here so that a bad definition never reaches a worker.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from characterization.analysis.errors import AnalysisError
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    label: str
+    type: str  # "float", "int", "floats"
+    default: object = None  # None: optional with no value
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def clean(self, value: object) -> object:
+        field_name = f"parameters.{self.name}"
+        if value is None or value == "":
+            return self.default
+        if self.type == "floats":
+            values = value if isinstance(value, (list, tuple)) else str(value).split(",")
+            return [self._number(v, field_name) for v in values]
+        number = self._number(value, field_name)
+        if self.type == "int":
+            if not float(number).is_integer():
+                raise AnalysisError(field_name, f"{self.label} must be a whole number")
+            return int(number)
+        return number
+
+    def _number(self, value: object, field_name: str) -> float:
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise AnalysisError(field_name, f"{self.label} must be a number") from None
+        if not math.isfinite(number):
+            raise AnalysisError(field_name, f"{self.label} must be a finite number")
+        if self.minimum is not None and number < self.minimum:
+            raise AnalysisError(field_name, f"{self.label} must be ≥ {self.minimum:g}")
+        if self.maximum is not None and number > self.maximum:
+            raise AnalysisError(field_name, f"{self.label} must be ≤ {self.maximum:g}")
+        return number
+
+
+@dataclass(frozen=True)
+class AnalysisContext:
+    """What a run needs besides the table: the cell's active mass and a progress callback."""
+
+    active_mass_mg: float | None
+    progress: Callable[[int, str], None] = lambda percent, message: None
+
+
+@dataclass(frozen=True)
+class AnalysisOutput:
+    summary: dict
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, dict] = field(default_factory=dict)  # name -> {"data": [...], "layout"}
+
+
+@dataclass(frozen=True)
+class AnalysisKind:
+    key: str
+    version: int
+    title: str
+    params: tuple[Param, ...]
+    run: Callable[[pd.DataFrame, dict, AnalysisContext], AnalysisOutput]
+    needs_active_mass: bool = True
+    measurement_types: tuple[str, ...] = ("cycling",)  # run automatically for these by default
+
+    def clean_parameters(self, raw: Mapping[str, object] | None) -> dict:
+        raw = dict(raw or {})
+        unknown = sorted(set(raw) - {p.name for p in self.params})
+        if unknown:
+            raise AnalysisError("parameters", f"{self.title} has no parameter {unknown[0]!r}")
+        return {p.name: p.clean(raw.get(p.name)) for p in self.params}
+
+
+_KINDS: dict[str, AnalysisKind] = {}
+
+
+def register(kind: AnalysisKind) -> AnalysisKind:
+    _KINDS[kind.key] = kind
+    return kind
+
+
+def get_kind(key: str) -> AnalysisKind:
+    try:
+        return _KINDS[key]
+    except KeyError:
+        known = ", ".join(sorted(_KINDS))
+        raise AnalysisError("kind", f"unknown analysis {key!r}; known: {known}") from None
+
+
+def kinds() -> dict[str, AnalysisKind]:
+    from characterization.analysis import kinds as _builtin  # noqa: F401  (registers them)
+
+    return dict(_KINDS)
+
+
+def line_figure(
+    title: str,
+    x_title: str,
+    y_title: str,
+    series: Sequence[tuple[str, Sequence, Sequence]],
+    mode: str = "lines+markers",
+) -> dict:
+    """A plotly figure dict of named (x, y) series."""
+    data = [
+        {
+            "type": "scatter",
+            "mode": mode,
+            "name": name,
+            "x": list(map(_json, x)),
+            "y": list(map(_json, y)),
+        }
+        for name, x, y in series
+    ]
+    layout = {
+        "title": {"text": title},
+        "xaxis": {"title": {"text": x_title}},
+        "yaxis": {"title": {"text": y_title}},
+        "margin": {"t": 48, "r": 16},
+        "legend": {"orientation": "h"},
+    }
+    return {"data": data, "layout": layout}
+
+
+def _json(value):
+    if isinstance(value, str):
+        return value
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else round(value, 6)
