@@ -147,6 +147,14 @@ CELERY_TASK_IGNORE_RESULT = True  # results live in Kiln's own tables, not a res
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_TIMEZONE = TIME_ZONE
+# A job whose worker stopped sending progress for this long is taken back (the worker died).
+KILN_JOB_STALE_S = env_int("KILN_JOB_STALE_S", CELERY_TASK_TIME_LIMIT + 300)
+KILN_JOB_MAX_ATTEMPTS = env_int("KILN_JOB_MAX_ATTEMPTS", 3)
+# Every minute: re-send jobs the broker never received, take back jobs of dead workers.
+CELERY_BEAT_SCHEDULE = {
+    "kiln-jobs-recover": {"task": "characterization.jobs_recover", "schedule": 60.0},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

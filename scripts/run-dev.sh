@@ -23,7 +23,7 @@ trap stop EXIT
 interrupted=0
 trap "interrupted=1" INT TERM  # Ctrl-C is the normal way to stop
 
-setsid .venv/bin/celery -A lims worker --loglevel=INFO --concurrency=2 --hostname="kiln@%h" &
+setsid .venv/bin/celery -A lims worker --beat --loglevel=INFO --concurrency=2 --hostname="kiln@%h" &
 pids+=($!)
 setsid $PY manage.py runserver 127.0.0.1:8000 &
 pids+=($!)

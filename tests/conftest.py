@@ -40,6 +40,13 @@ def service_problems() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Raw files and results that tests store go to a temporary folder, never var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
 def _require_marked_services(request):
     if request.node.get_closest_marker("services"):
         problems = service_problems()
