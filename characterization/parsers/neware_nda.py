@@ -73,7 +73,7 @@ def _via_fastnda(path: Path) -> tuple[pd.DataFrame, dict]:
         time_s=raw["total_time_s"].to_numpy(),
         cycle=raw["cycle_count"].to_numpy(),
         step=raw["step_count"].to_numpy(),
-        names=raw["step_type"].cast(str).fill_null("").to_numpy(),
+        names=raw["step_type"],
         current_ma=raw["current_mA"].to_numpy(),
         voltage_v=raw["voltage_V"].to_numpy(),
         # fastnda signs capacity and energy: + while charging, - while discharging.
@@ -115,17 +115,17 @@ def _normalise(
     time_s: np.ndarray,
     cycle: np.ndarray,
     step: np.ndarray,
-    names: np.ndarray,
+    names,
     current_ma: np.ndarray,
     voltage_v: np.ndarray,
     running: tuple[np.ndarray, np.ndarray],
     running_energy: tuple[np.ndarray, np.ndarray],
 ) -> pd.DataFrame:
     """Per-step running values (restarting each step) -> cumulative-within-cycle table."""
-    names = pd.Series(names, dtype=object)
-    kinds = names.map({name: neware_step_kind(str(name)) for name in names.unique()}).to_numpy()
-    charge, discharge = (_table.cumulative_in_cycle(cycle, step, r) for r in running)
-    charge_e, discharge_e = (_table.cumulative_in_cycle(cycle, step, r) for r in running_energy)
+    kinds = _step_kinds(names)
+    charge, discharge, charge_e, discharge_e = _table.cumulative_in_cycle_many(
+        cycle, step, *running, *running_energy
+    )
     return _table.build_table(
         time_s=time_s,
         cycle=cycle,
@@ -138,6 +138,21 @@ def _normalise(
         charge_mwh=charge_e,
         discharge_mwh=discharge_e,
     )
+
+
+def _step_kinds(names) -> pd.Categorical:
+    """Step names (polars from fastnda, or pandas) -> categorical step types, mapping each
+    distinct name once instead of building a million Python strings."""
+    if hasattr(names, "to_pandas"):
+        import polars as pl
+
+        names = names.cast(pl.Categorical).to_pandas()
+    names = pd.Categorical(names)
+    code_of = np.array(
+        [_table.STEP_TYPES.index(neware_step_kind(str(c))) for c in names.categories] + [3],
+        dtype=np.int8,
+    )  # the extra last entry: a missing name (code -1) is "other"
+    return pd.Categorical.from_codes(code_of[names.codes], categories=_table.STEP_TYPES)
 
 
 def neware_step_kind(name: str) -> str:
