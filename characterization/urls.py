@@ -1,23 +1,44 @@
 """URL lists of the characterization app, one per nav section (wired in lims/urls.py)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from lims import views as lims_views
+from characterization import job_views, views
 
 cells_urlpatterns = [
-    path(
-        "",
-        lims_views.section,
-        {"title": "Cells", "empty_text": "No electrodes or coin cells yet."},
-        name="index",
-    ),
+    path("", views.cells_index, name="index"),
+    path("electrodes/new/", views.electrode_new, name="electrode-new"),
+    path("electrodes/slurry/", views.slurry_preview, name="slurry-preview"),
+    path("electrodes/<str:code>/", views.electrode_detail, name="electrode"),
+    path("electrodes/<str:code>/cells/", views.electrode_cells_new, name="electrode-cells"),
+    path("<str:code>/", views.cell_detail, name="cell"),
 ]
 
 measurements_urlpatterns = [
-    path(
-        "",
-        lims_views.section,
-        {"title": "Measurements", "empty_text": "No measurements yet."},
-        name="index",
+    path("", views.measurements_index, name="index"),
+    path("new/", views.measurement_new, name="new"),
+    re_path(r"^files/(?P<sha256>[0-9a-f]{64})/$", views.raw_file_download, name="raw-file"),
+    path("<str:code>/", views.measurement_detail, name="detail"),
+    path("<str:code>/files/", views.measurement_files_add, name="files"),
+    path("<str:code>/refinements/", views.refinement_new, name="refinement"),
+]
+
+jobs_urlpatterns = [
+    path("", job_views.jobs_index, name="index"),
+    path("compare/", job_views.compare, name="compare"),
+    path("<int:pk>/", job_views.job_detail, name="detail"),
+    path("<int:pk>/cancel/", job_views.job_cancel, name="cancel"),
+    path("<int:pk>/rerun/", job_views.job_rerun, name="rerun"),
+    re_path(
+        r"^(?P<pk>[0-9]+)/tables/(?P<name>[A-Za-z0-9_-]+)\.(?P<fmt>csv|xlsx)$",
+        job_views.job_table_download,
+        name="table",
     ),
+    path("measurement/<str:code>/", job_views.measurement_analyses, name="measurement"),
+    path("measurement/<str:code>/jobs/", job_views.measurement_jobs, name="measurement-jobs"),
+    path(
+        "measurement/<str:code>/results/",
+        job_views.measurement_results,
+        name="measurement-results",
+    ),
+    path("measurement/<str:code>/run/", job_views.measurement_run, name="measurement-run"),
 ]

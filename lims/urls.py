@@ -7,12 +7,6 @@ from django.urls import include, path
 from characterization import urls as characterization_urls
 from lims import api_urls, views
 
-
-def _section(namespace: str, title: str, empty_text: str):
-    urls = [path("", views.section, {"title": title, "empty_text": empty_text}, name="index")]
-    return include((urls, namespace))
-
-
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
@@ -28,5 +22,5 @@ urlpatterns = [
     path(
         "measurements/", include((characterization_urls.measurements_urlpatterns, "measurements"))
     ),
-    path("jobs/", _section("jobs", "Jobs", "No analysis jobs yet.")),
+    path("jobs/", include((characterization_urls.jobs_urlpatterns, "jobs"))),
 ]

@@ -40,6 +40,7 @@ class Param:
     positive: bool = False  # strictly > 0
     choices: tuple[str, ...] = ()
     example: str = ""
+    fmt: str = ""  # how the value reads on the sheet, e.g. "with {}" or "{} cycles"
 
 
 @dataclass(frozen=True)
@@ -93,30 +94,47 @@ STEP_KINDS: dict[str, StepKind] = {
             ),
             "Add",
         ),
-        StepKind(
-            "stir", "Stir", (_duration_h(), _rpm(), _temperature_c(required=False)), "Stir"
-        ),
+        StepKind("stir", "Stir", (_duration_h(), _rpm(), _temperature_c(required=False)), "Stir"),
         StepKind("centrifuge", "Centrifuge", (_rpm(), _duration_min()), "Centrifuge"),
         StepKind(
             "wash",
             "Wash",
             (
                 Param("solvents", "Solvents", "text", example="deionised water, ethanol"),
-                Param("cycles", "Cycles", "int", required=False, positive=True, max_value=50),
+                Param(
+                    "cycles",
+                    "Cycles",
+                    "int",
+                    required=False,
+                    positive=True,
+                    max_value=50,
+                    fmt="{}×",
+                ),
             ),
             "Wash with",
         ),
         StepKind(
             "dry",
             "Dry",
-            (_temperature_c(), _duration_h(), Param("vacuum", "Under vacuum", "bool", required=False)),
+            (
+                _temperature_c(),
+                _duration_h(),
+                Param("vacuum", "Under vacuum", "bool", required=False),
+            ),
             "Dry",
         ),
         StepKind(
             "mix",
             "Mix",
             (
-                Param("with_reagent", "With", "text", required=False, example="Na2CO3"),
+                Param(
+                    "with_reagent",
+                    "With",
+                    "text",
+                    required=False,
+                    example="Na2CO3",
+                    fmt="with {}",
+                ),
                 Param("method", "Method", "text", required=False, example="agate mortar"),
                 _duration_min(required=False),
             ),
@@ -139,9 +157,7 @@ STEP_KINDS: dict[str, StepKind] = {
             (Param("method", "Method", "text", required=False), _duration_min(required=False)),
             "Grind",
         ),
-        StepKind(
-            "other", "Other", (Param("description", "What to do", "text"),), ""
-        ),
+        StepKind("other", "Other", (Param("description", "What to do", "text"),), ""),
     )
 }
 STEP_CHOICES: list[tuple[str, str]] = [(k.key, k.label) for k in STEP_KINDS.values()]
@@ -152,7 +168,9 @@ def step_kind(key: str) -> StepKind:
         return STEP_KINDS[key]
     except KeyError:
         known = ", ".join(STEP_KINDS)
-        raise StepParameterError("kind", f"Unknown step kind {key!r}; use one of {known}.") from None
+        raise StepParameterError(
+            "kind", f"Unknown step kind {key!r}; use one of {known}."
+        ) from None
 
 
 def validate_parameters(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,13 +190,19 @@ def validate_parameters(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         )
     clean: dict[str, Any] = {}
     for param in spec.params:
-        value = raw.get(param.name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            if param.required:
-                raise StepParameterError(param.name, f"{spec.label} needs {_label(param)}.")
-            continue
-        clean[param.name] = _coerce(spec, param, value)
+        value = clean_parameter(spec, param, raw.get(param.name))
+        if value is not None:
+            clean[param.name] = value
     return clean
+
+
+def clean_parameter(spec: StepKind, param: Param, value: Any) -> Any:
+    """One parameter's clean value (None when an optional one is left out)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if param.required:
+            raise StepParameterError(param.name, f"{spec.label} needs {_label(param)}.")
+        return None
+    return _coerce(spec, param, value)
 
 
 def describe(kind: str, parameters: Mapping[str, Any]) -> str:
@@ -196,7 +220,7 @@ def describe(kind: str, parameters: Mapping[str, Any]) -> str:
                 parts.append(param.label.lower())
             continue
         text = f"{value:g}" if isinstance(value, float) else str(value)
-        parts.append(f"{text} {param.unit}".strip())
+        parts.append(param.fmt.format(text) if param.fmt else f"{text} {param.unit}".strip())
     head = spec.verb or ""
     body = ", ".join(parts)
     return f"{head} {body}".strip() if head else body

@@ -53,9 +53,11 @@ class Recipe(models.Model):
     kind = models.CharField(max_length=20, choices=RecipeKind.choices)
     product_name = models.CharField(max_length=200)
     product_formula = models.CharField(
-        max_length=120, blank=True, validators=[validate_formula],
+        max_length=120,
+        blank=True,
+        validators=[validate_formula],
         help_text="The target of the stoichiometry (not needed for coatings).",
-    )  # fmt: skip
+    )
     product_kind = models.CharField(
         max_length=20, choices=SampleKind.choices, default=SampleKind.CATHODE
     )
@@ -67,13 +69,16 @@ class Recipe(models.Model):
         max_length=10, choices=CoatingBasis.choices, default=CoatingBasis.SUBSTRATE
     )
     reference_mass_g = models.FloatField(
-        "reference mass (g)", default=1.0, validators=[validate_positive],
+        "reference mass (g)",
+        default=1.0,
+        validators=[validate_positive],
         help_text="The product (or substrate) mass the fixed solvent amounts are written for.",
-    )  # fmt: skip
+    )
     volatile_elements = models.CharField(
-        max_length=40, default="O,H,C,N",
+        max_length=40,
+        default="O,H,C,N",
         help_text="Elements that leave on calcination and are not balanced.",
-    )  # fmt: skip
+    )
     notes = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT

@@ -1,0 +1,430 @@
+"""Admin for electrodes, cells, measurements and raw files: search, filters, read-only sums.
+
+Computed values (slurry masses, active mass, loading, derived refinement numbers) and the
+inputs they come from are read-only here: they are written by the services, which keep the two
+consistent. Raw files are added through the upload form only (the admin cannot store bytes).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count
+from simple_history.admin import SimpleHistoryAdmin
+
+from characterization import job_services
+from characterization.analysis import registry
+from characterization.models import (
+    AnalysisDefinition,
+    AnalysisJob,
+    AnalysisResult,
+    CoinCell,
+    Electrode,
+    Measurement,
+    MeasurementFile,
+    MeasurementType,
+    RawFile,
+    RefinementResult,
+)
+
+
+@admin.register(Electrode)
+class ElectrodeAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "code",
+        "name",
+        "powder",
+        "ratio_label",
+        "active_mass_g",
+        "disc_diameter_mm",
+        "made_by",
+        "made_on",
+    )
+    list_filter = ("made_on", "made_by", "casting_method", "current_collector", "solvent")
+    search_fields = (
+        "sample__code",
+        "sample__name",
+        "active_material__code",
+        "active_material__name",
+        "carbon_name",
+        "binder_name",
+    )
+    list_select_related = ("sample", "active_material", "made_by")
+    raw_id_fields = ("sample", "active_material", "carbon_lot", "binder_lot")
+    readonly_fields = (
+        "sample",
+        "active_material",
+        "ratio_active_percent",
+        "ratio_carbon_percent",
+        "ratio_binder_percent",
+        "active_mass_g",
+        "solid_content_percent",
+        "carbon_mass_g",
+        "binder_mass_g",
+        "solvent_mass_g",
+        "created_at",
+    )
+    date_hierarchy = "made_on"
+
+    @admin.display(description="code", ordering="sample__code")
+    def code(self, obj: Electrode) -> str:
+        return obj.sample.code
+
+    @admin.display(description="name", ordering="sample__name")
+    def name(self, obj: Electrode) -> str:
+        return obj.sample.name
+
+    @admin.display(description="powder", ordering="active_material__code")
+    def powder(self, obj: Electrode) -> str:
+        return obj.active_material.code
+
+    @admin.display(description="ratio")
+    def ratio_label(self, obj: Electrode) -> str:
+        return obj.ratio_label
+
+    def has_add_permission(self, request) -> bool:
+        return False  # built through the electrode form, which registers the sample and lineage
+
+
+@admin.register(CoinCell)
+class CoinCellAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "code",
+        "name",
+        "electrode_code",
+        "cell_format",
+        "active_mass",
+        "loading",
+        "built_by",
+        "built_on",
+    )
+    list_filter = ("cell_format", "built_by", "built_on", "counter_electrode", "separator")
+    search_fields = (
+        "sample__code",
+        "sample__name",
+        "electrode__sample__code",
+        "electrode__active_material__code",
+        "electrode__active_material__name",
+        "electrolyte_name",
+    )
+    list_select_related = ("sample", "electrode__sample", "built_by")
+    raw_id_fields = ("sample", "electrode")
+    readonly_fields = (
+        "sample",
+        "electrode",
+        "disc_diameter_mm",
+        "disc_mass_mg",
+        "foil_disc_mass_mg",
+        "active_fraction",
+        "one_c_ma_per_g",
+        "disc_area_cm2",
+        "active_mass_mg",
+        "areal_loading_mg_per_cm2",
+        "created_at",
+    )
+    date_hierarchy = "built_on"
+
+    @admin.display(description="code", ordering="sample__code")
+    def code(self, obj: CoinCell) -> str:
+        return obj.sample.code
+
+    @admin.display(description="name", ordering="sample__name")
+    def name(self, obj: CoinCell) -> str:
+        return obj.sample.name
+
+    @admin.display(description="electrode", ordering="electrode__sample__code")
+    def electrode_code(self, obj: CoinCell) -> str:
+        return obj.electrode.sample.code
+
+    @admin.display(description="active mass (mg)", ordering="active_mass_mg")
+    def active_mass(self, obj: CoinCell) -> str:
+        return f"{obj.active_mass_mg:.3f}"
+
+    @admin.display(description="loading (mg/cm²)", ordering="areal_loading_mg_per_cm2")
+    def loading(self, obj: CoinCell) -> str:
+        return f"{obj.areal_loading_mg_per_cm2:.3f}"
+
+    def has_add_permission(self, request) -> bool:
+        return False  # built on the electrode page, which registers the sample and lineage
+
+
+class MeasurementFileInline(admin.TabularInline):
+    model = MeasurementFile
+    extra = 0
+    raw_id_fields = ("raw_file",)
+    readonly_fields = ("raw_file", "added_by", "added_at")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class RefinementResultInline(admin.StackedInline):
+    model = RefinementResult
+    extra = 0
+    readonly_fields = (
+        "slab_thickness_angstrom",
+        "interslab_spacing_angstrom",
+        "cell_volume_angstrom3",
+        "warnings",
+        "entered_by",
+        "entered_at",
+    )
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # entered on the measurement page, where Kiln derives the slabs
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "code",
+        "measurement_type",
+        "subject_code",
+        "instrument",
+        "operator",
+        "measured_at",
+    )
+    list_filter = ("measurement_type", "operator", "measured_at", "instrument")
+    search_fields = ("sample__code", "subject__code", "subject__name", "instrument")
+    list_select_related = ("sample", "subject", "operator")
+    raw_id_fields = ("sample", "subject")
+    readonly_fields = ("sample", "subject", "created_at")
+    date_hierarchy = "measured_at"
+    inlines = [MeasurementFileInline, RefinementResultInline]
+
+    @admin.display(description="code", ordering="sample__code")
+    def code(self, obj: Measurement) -> str:
+        return obj.sample.code
+
+    @admin.display(description="sample", ordering="subject__code")
+    def subject_code(self, obj: Measurement) -> str:
+        return obj.subject.code
+
+    def has_add_permission(self, request) -> bool:
+        return False  # recorded through the upload form, which registers the sample and files
+
+
+@admin.register(RawFile)
+class RawFileAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "original_name",
+        "short_sha",
+        "size_bytes",
+        "detected_format",
+        "content_type",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    list_filter = ("detected_format", "uploaded_by", "uploaded_at", "content_type")
+    search_fields = ("sha256", "original_name", "links__measurement__sample__code")
+    list_select_related = ("uploaded_by",)
+    readonly_fields = (
+        "sha256",
+        "size_bytes",
+        "original_name",
+        "content_type",
+        "detected_format",
+        "uploaded_by",
+        "uploaded_at",
+    )
+    date_hierarchy = "uploaded_at"
+
+    @admin.display(description="SHA-256", ordering="sha256")
+    def short_sha(self, obj: RawFile) -> str:
+        return f"{obj.short_sha}…"
+
+    def has_add_permission(self, request) -> bool:
+        return False  # bytes arrive through the upload form, which stores them by hash
+
+
+@admin.register(RefinementResult)
+class RefinementResultAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "measurement",
+        "phase",
+        "origin",
+        "a_angstrom",
+        "c_angstrom",
+        "z_oxygen",
+        "slab_thickness_angstrom",
+        "interslab_spacing_angstrom",
+        "rwp_percent",
+    )
+    list_filter = ("origin", "phase", "entered_at")
+    search_fields = ("measurement__sample__code", "measurement__subject__code", "phase")
+    list_select_related = ("measurement__sample",)
+    readonly_fields = [f.name for f in RefinementResult._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+# --- analysis definitions, jobs and results --------------------------------------------------
+
+
+def _kind_choices() -> list[tuple[str, str]]:
+    return [
+        (key, f"{kind.title} ({key}, version {kind.version})")
+        for key, kind in sorted(registry.kinds().items())
+    ]
+
+
+def _parameter_help() -> str:
+    lines = []
+    for key, kind in sorted(registry.kinds().items()):
+        params = ", ".join(f"{p.name} ({p.label}; default {p.default!r})" for p in kind.params)
+        lines.append(f"{key}: {params or 'no parameters'}")
+    return "Leave empty for the defaults. " + " · ".join(lines)
+
+
+class AnalysisDefinitionForm(forms.ModelForm):
+    kind = forms.ChoiceField(label="Analysis", choices=_kind_choices)
+    auto_run_for = forms.MultipleChoiceField(
+        label="Run automatically for",
+        choices=MeasurementType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Uploading a cycler file to a measurement of these types starts this analysis.",
+    )
+
+    class Meta:
+        model = AnalysisDefinition
+        fields = ("name", "kind", "parameters", "auto_run_for", "enabled", "description")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["parameters"].help_text = _parameter_help()
+        self.fields["parameters"].required = False
+
+    def clean_parameters(self):
+        return self.cleaned_data.get("parameters") or {}
+
+
+@admin.register(AnalysisDefinition)
+class AnalysisDefinitionAdmin(SimpleHistoryAdmin):
+    """Lab managers choose which analyses run, with which parameters, on which measurements."""
+
+    form = AnalysisDefinitionForm
+    list_display = ("name", "kind", "code_version", "auto_run_label", "enabled", "job_count")
+    list_filter = ("enabled", "kind")
+    search_fields = ("name", "kind", "description")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    actions = ("rerun_on_all_measurements",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(_jobs=Count("jobs"))
+
+    @admin.display(description="code version")
+    def code_version(self, obj: AnalysisDefinition) -> str:
+        kind = registry.kinds().get(obj.kind)
+        return f"v{kind.version}" if kind else "unknown analysis"
+
+    @admin.display(description="runs automatically for")
+    def auto_run_label(self, obj: AnalysisDefinition) -> str:
+        labels = dict(MeasurementType.choices)
+        return ", ".join(labels.get(t, t) for t in obj.auto_run_for) or "– (on request)"
+
+    @admin.display(description="jobs", ordering="_jobs")
+    def job_count(self, obj: AnalysisDefinition) -> int:
+        return obj._jobs
+
+    def _may_manage(self, request) -> bool:
+        return request.user.has_perm("characterization.manage_analysisdefinition")
+
+    def has_add_permission(self, request) -> bool:
+        return self._may_manage(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._may_manage(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._may_manage(request) and (obj is None or not obj.jobs.exists())
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(
+        description="Re-run on all old measurements (new analysis version or parameters)",
+        permissions=("change",),
+    )
+    def rerun_on_all_measurements(self, request, queryset):
+        for definition in queryset:
+            report = job_services.definition_rerun_all(definition=definition, user=request.user)
+            self.message_user(request, f"{definition.name}: {report}.", messages.SUCCESS)
+
+
+@admin.register(AnalysisJob)
+class AnalysisJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status",
+        "definition",
+        "measurement_code",
+        "file_name",
+        "progress_percent",
+        "attempts",
+        "worker",
+        "reused",
+        "enqueued_at",
+        "finished_at",
+    )
+    list_filter = ("status", "kind", "definition", "reused", "worker")
+    search_fields = (
+        "measurement__sample__code",
+        "measurement__subject__code",
+        "raw_file__original_name",
+        "raw_file__sha256",
+        "cache_key",
+        "error",
+    )
+    list_select_related = ("definition", "measurement__sample", "raw_file")
+    readonly_fields = [f.name for f in AnalysisJob._meta.fields]
+    date_hierarchy = "enqueued_at"
+    actions = ("cancel_jobs", "rerun_jobs")
+
+    @admin.display(description="measurement", ordering="measurement__sample__code")
+    def measurement_code(self, obj: AnalysisJob) -> str:
+        return obj.measurement.sample.code
+
+    @admin.display(description="file", ordering="raw_file__original_name")
+    def file_name(self, obj: AnalysisJob) -> str:
+        return obj.raw_file.original_name
+
+    def has_add_permission(self, request) -> bool:
+        return False  # jobs start from uploads, the measurement page or the definition action
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a job is the record of what ran
+
+    @admin.action(description="Cancel the selected queued or running jobs", permissions=("change",))
+    def cancel_jobs(self, request, queryset):
+        cancelled = sum(job_services.job_cancel(job=job, user=request.user) for job in queryset)
+        self.message_user(request, f"{cancelled} job(s) cancelled.", messages.SUCCESS)
+
+    @admin.action(description="Re-run the selected jobs", permissions=("change",))
+    def rerun_jobs(self, request, queryset):
+        jobs = [job_services.job_rerun(job=job, user=request.user) for job in queryset]
+        self.message_user(request, f"{len(jobs)} job(s) queued or reused.", messages.SUCCESS)
+
+
+@admin.register(AnalysisResult)
+class AnalysisResultAdmin(admin.ModelAdmin):
+    list_display = ("short_key", "kind", "kind_version", "parser_version", "created_at")
+    list_filter = ("kind", "kind_version", "parser_version")
+    search_fields = ("cache_key", "input_checksums")
+    readonly_fields = [f.name for f in AnalysisResult._meta.fields]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="cache key", ordering="cache_key")
+    def short_key(self, obj: AnalysisResult) -> str:
+        return f"{obj.cache_key[:12]}…"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

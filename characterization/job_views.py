@@ -1,0 +1,252 @@
+"""Pages of the Jobs section and the analyses part of the measurement page: parse the request,
+call one service or query, render. htmx polls only while a job is queued or running."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from characterization import job_queries, job_services
+from characterization.models import AnalysisJob, CoinCell, JobStatus, Measurement
+from lims import tabular
+from lims.models import Sample, SampleKind
+
+# --- jobs section -----------------------------------------------------------------------------
+
+
+class JobFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "any status"), *JobStatus.choices], required=False, label="Status"
+    )
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        widget=forms.TextInput(attrs={"placeholder": "cell, measurement, file or analysis"}),
+    )
+
+    def filters(self) -> job_queries.JobFilters:
+        if not self.is_valid():
+            return job_queries.JobFilters()
+        return job_queries.JobFilters(
+            status=self.cleaned_data["status"], q=self.cleaned_data["q"].strip()
+        )
+
+
+@require_GET
+def jobs_index(request: HttpRequest) -> HttpResponse:
+    form = JobFilterForm(request.GET or None)
+    rows = job_queries.jobs_for_index(form.filters())
+    context = {
+        "filter_form": form,
+        "jobs": rows,
+        "active": job_queries.any_active(rows),
+        "counts": job_queries.status_counts(),
+        "poll_url": request.get_full_path(),
+    }
+    if request.htmx:
+        return render(request, "characterization/jobs/_jobs_table.html", context)
+    return render(request, "characterization/jobs/index.html", context)
+
+
+def _job_or_404(pk: int, fetch=job_queries.job_detail) -> AnalysisJob:
+    try:
+        return fetch(pk)
+    except AnalysisJob.DoesNotExist as exc:
+        raise Http404(f"no analysis job {pk}") from exc
+
+
+@require_GET
+def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.htmx and request.GET.get("poll"):
+        job = _job_or_404(pk, job_queries.job_status)
+        response = render(request, "characterization/jobs/_job_status.html", {"job": job})
+        if not job.is_active:
+            response["HX-Refresh"] = "true"  # finished: reload once to draw the results
+        return response
+    job = _job_or_404(pk)
+    context = {
+        "job": job,
+        "figures": job_queries.figures_of(job),
+        "summary": job_queries.summary_rows(job),
+        "provenance": job_queries.provenance(job),
+        "tables": job.result.artifacts if job.result else [],
+        "cell": CoinCell.objects.filter(sample=job.measurement.subject).first(),
+    }
+    return render(request, "characterization/jobs/detail.html", context)
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        target = default
+    return redirect(target or default)
+
+
+@require_POST
+@permission_required("characterization.change_analysisjob", raise_exception=True)
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_or_404(pk)
+    if job_services.job_cancel(job=job, user=request.user):
+        messages.success(request, f"Job {job.pk} cancelled.")
+    else:
+        messages.info(request, f"Job {job.pk} had already finished; nothing to cancel.")
+    return _back(request, reverse("jobs:detail", args=[job.pk]))
+
+
+@require_POST
+@permission_required("characterization.add_analysisjob", raise_exception=True)
+def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    job = _job_or_404(pk)
+    new = job_services.job_rerun(job=job, user=request.user)
+    if new.pk == job.pk:
+        messages.info(request, f"Job {job.pk} is still {job.get_status_display().lower()}.")
+    elif new.reused:
+        messages.info(request, f"Job {new.pk}: identical inputs, the stored result was reused.")
+    else:
+        messages.success(request, f"Job {new.pk} queued.")
+    return redirect("jobs:detail", pk=new.pk)
+
+
+@require_GET
+def job_table_download(request: HttpRequest, pk: int, name: str, fmt: str) -> HttpResponse:
+    """A result table as the stored CSV, or as an Excel workbook made from it."""
+    job = _job_or_404(pk)
+    path = job_queries.artifact_file(job.result, name) if job.result else None
+    if path is None:
+        raise Http404(f"job {pk} has no table {name}")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{job.measurement.sample.code}_{job.kind}_{name}")
+    if fmt == "csv":
+        return FileResponse(
+            path.open("rb"), as_attachment=True, filename=f"{stem}.csv", content_type="text/csv"
+        )
+    header, *rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    response = HttpResponse(
+        tabular.write_xlsx(header, rows, title=name),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+    return response
+
+
+# --- the analyses of one measurement (loaded into the measurement page) ------------------------
+
+
+def _measurement_or_404(code: str) -> Measurement:
+    try:
+        return job_queries.measurement_by_code(code)
+    except Measurement.DoesNotExist as exc:
+        raise Http404(f"no measurement {code}") from exc
+
+
+def _jobs_context(measurement: Measurement) -> dict:
+    rows = job_queries.jobs_of_measurement(measurement)
+    return {
+        "measurement": measurement,
+        "jobs": rows,
+        "active": job_queries.any_active(rows),
+        "finished": sum(1 for job in rows if not job.is_active),
+    }
+
+
+def _results_context(measurement: Measurement) -> dict:
+    done = job_queries.latest_results_of_measurement(measurement)
+    return {
+        "measurement": measurement,
+        "results": [
+            (job, job_queries.figures_of(job), job_queries.summary_rows(job)) for job in done
+        ],
+    }
+
+
+@require_GET
+def measurement_analyses(request: HttpRequest, code: str) -> HttpResponse:
+    """Jobs (live), results (plots) and the run form of one measurement."""
+    measurement = _measurement_or_404(code)
+    context = {
+        **_jobs_context(measurement),
+        **_results_context(measurement),
+        "definitions": job_queries.runnable_definitions(),
+        "has_files": bool(job_services.cycling_files(measurement)),
+    }
+    return render(request, "characterization/jobs/_measurement_analyses.html", context)
+
+
+@require_GET
+def measurement_jobs(request: HttpRequest, code: str) -> HttpResponse:
+    """The polled jobs table; tells the results part to reload when a job has finished."""
+    measurement = _measurement_or_404(code)
+    context = _jobs_context(measurement)
+    response = render(request, "characterization/jobs/_measurement_jobs.html", context)
+    if request.GET.get("seen", "") != str(context["finished"]):
+        response["HX-Trigger"] = "kiln-results-changed"
+    return response
+
+
+@require_GET
+def measurement_results(request: HttpRequest, code: str) -> HttpResponse:
+    measurement = _measurement_or_404(code)
+    return render(
+        request,
+        "characterization/jobs/_measurement_results.html",
+        _results_context(measurement),
+    )
+
+
+@require_POST
+@permission_required("characterization.add_analysisjob", raise_exception=True)
+def measurement_run(request: HttpRequest, code: str) -> HttpResponse:
+    measurement = _measurement_or_404(code)
+    definition = job_queries.runnable_definitions().filter(pk=request.POST.get("definition"))
+    definition = definition.first()
+    if definition is None:
+        messages.error(request, "Choose an analysis to run.")
+    else:
+        jobs = job_services.jobs_run_definition(
+            definition=definition, measurement=measurement, user=request.user
+        )
+        if jobs:
+            messages.success(request, f"{definition.name}: {len(jobs)} job(s) started.")
+        else:
+            messages.error(request, "This measurement has no cycler file to analyse.")
+    return redirect(reverse("measurements:detail", args=[code]) + "#analyses")
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+
+def _samples(codes: list[str], *, kinds=None) -> list[Sample]:
+    wanted = [c.strip() for code in codes for c in re.split(r"[\s,;]+", code) if c.strip()]
+    found = Sample.objects.filter(code__in=wanted)
+    if kinds:
+        found = found.filter(kind__in=kinds)
+    by_code = {s.code: s for s in found}
+    return [by_code[c] for c in dict.fromkeys(wanted) if c in by_code]
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    """Overlay cells (one line each) and groups of cells under chosen powders (mean ± sd)."""
+    cells = _samples(request.GET.getlist("cells"), kinds=[SampleKind.CELL])
+    groups = _samples(request.GET.getlist("groups"))
+    candidates = job_queries.cells_with_results()
+    context = {
+        "cell_choices": candidates,
+        "powder_choices": job_queries.powders_with_results(candidates),
+        "chosen_cells": {s.code for s in cells},
+        "chosen_groups": {s.code for s in groups},
+        "group_codes": " ".join(s.code for s in groups),
+        "comparison": (
+            job_queries.compare(cells=cells, groups=groups) if cells or groups else None
+        ),
+    }
+    return render(request, "characterization/jobs/compare.html", context)

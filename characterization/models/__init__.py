@@ -1,0 +1,44 @@
+"""Characterization models: electrodes and coin cells, measurements and their raw files,
+analysis definitions, jobs and results."""
+
+from characterization.models.cells import (
+    CastingMethod,
+    CellFormat,
+    CoinCell,
+    Electrode,
+    default_drying_steps,
+)
+from characterization.models.jobs import (
+    ACTIVE_STATUSES,
+    AnalysisDefinition,
+    AnalysisJob,
+    AnalysisResult,
+    JobStatus,
+)
+from characterization.models.measurements import (
+    Measurement,
+    MeasurementFile,
+    MeasurementType,
+    OriginSetting,
+    RawFile,
+    RefinementResult,
+)
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "AnalysisDefinition",
+    "AnalysisJob",
+    "AnalysisResult",
+    "JobStatus",
+    "CastingMethod",
+    "CellFormat",
+    "CoinCell",
+    "Electrode",
+    "Measurement",
+    "MeasurementFile",
+    "MeasurementType",
+    "OriginSetting",
+    "RawFile",
+    "RefinementResult",
+    "default_drying_steps",
+]

@@ -1,0 +1,575 @@
+"""Every write of the characterization app: electrodes, coin cells, measurements, raw files.
+
+Keyword-only `<entity>_<action>` functions, each in one transaction. Bad input raises
+django.core.exceptions.ValidationError with a dict keyed by the input's name (rows of a
+batch as ``discs[2].disc_mass_mg``), so forms and the API can show it next to the field.
+"""
+
+from __future__ import annotations
+
+import datetime
+import mimetypes
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from characterization import storage
+from characterization.analysis.electrode import (
+    LAB_ONE_C_MA_PER_G,
+    disc_metrics,
+    slurry_quantities,
+)
+from characterization.analysis.errors import AnalysisError
+from characterization.analysis.structure import layered_metrics
+from characterization.models import (
+    CastingMethod,
+    CellFormat,
+    CoinCell,
+    Electrode,
+    Measurement,
+    MeasurementFile,
+    MeasurementType,
+    OriginSetting,
+    RawFile,
+    RefinementResult,
+    default_drying_steps,
+)
+from lims.models import EdgeRole, Project, Sample, SampleKind
+from lims.services import ParentLink, lineage_link, sample_register
+
+ELECTRODE_SOURCE_KINDS = (SampleKind.CATHODE,)
+MAX_CELLS_PER_BATCH = 48
+
+
+def _fail(errors: Mapping[str, str | list[str]]) -> None:
+    if errors:
+        raise ValidationError(
+            {field: msg if isinstance(msg, list) else [msg] for field, msg in errors.items()}
+        )
+
+
+def _check_positive(errors: dict, field: str, value, label: str, *, optional: bool = False):
+    if value is None:
+        if not optional:
+            errors[field] = f"{label} is required"
+    elif value <= 0:
+        errors[field] = f"{label} must be greater than 0, got {value:g}"
+
+
+# --- electrodes -------------------------------------------------------------------------------
+
+
+def drying_steps_clean(steps: Iterable[Mapping] | None) -> list[dict]:
+    """[{temperature_c, duration_h (or None), vacuum}] checked; None gives the lab default."""
+    if steps is None:
+        return default_drying_steps()
+    cleaned = []
+    for index, step in enumerate(steps):
+        temperature = step.get("temperature_c")
+        duration = step.get("duration_h")
+        where = f"drying_steps[{index}]"
+        if temperature is None or not -50 < float(temperature) < 1000:
+            _fail({where: f"drying step {index + 1}: give a temperature between -50 and 1000 °C"})
+        if duration is not None and float(duration) <= 0:
+            _fail({where: f"drying step {index + 1}: the time must be greater than 0 h"})
+        cleaned.append(
+            {
+                "temperature_c": float(temperature),
+                "duration_h": None if duration is None else float(duration),
+                "vacuum": bool(step.get("vacuum", False)),
+            }
+        )
+    return cleaned
+
+
+@transaction.atomic
+def electrode_build(
+    *,
+    active_material: Sample,
+    made_by,
+    active_mass_g: float,
+    solid_content_percent: float,
+    casting_thickness_um: float,
+    ratio: Sequence[float] = (80.0, 10.0, 10.0),
+    casting_method: str = CastingMethod.BLADE_GAP,
+    name: str = "",
+    carbon_name: str = "carbon black",
+    carbon_lot=None,
+    binder_name: str = "PVDF",
+    binder_lot=None,
+    solvent: str = "NMP",
+    current_collector: str = "Al foil",
+    collector_thickness_um: float | None = None,
+    drying_steps: Iterable[Mapping] | None = None,
+    disc_diameter_mm: float = 12.0,
+    foil_disc_mass_mg: float | None = None,
+    one_c_ma_per_g: float | None = None,
+    made_on: datetime.date | None = None,
+    project: Project | None = None,
+    location: str = "",
+    notes: str = "",
+) -> Electrode:
+    """Register an electrode sheet (sample kind electrode) cast from a cathode powder.
+
+    The slurry is computed from the wanted active mass, the ratio and the solid content
+    (analysis.electrode.slurry_quantities); lineage: powder -> electrode (active material,
+    amount = active mass in g), and carbon/binder lot samples -> electrode (component).
+    """
+    errors: dict[str, str] = {}
+    if active_material.kind not in ELECTRODE_SOURCE_KINDS:
+        errors["active_material"] = (
+            f"{active_material.code} is a {active_material.get_kind_display().lower()}, "
+            "not a cathode powder"
+        )
+    _check_positive(errors, "casting_thickness_um", casting_thickness_um, "casting thickness")
+    _check_positive(errors, "disc_diameter_mm", disc_diameter_mm, "disc diameter")
+    _check_positive(errors, "foil_disc_mass_mg", foil_disc_mass_mg, "foil mass", optional=True)
+    _check_positive(
+        errors, "collector_thickness_um", collector_thickness_um, "thickness", optional=True
+    )
+    _check_positive(errors, "one_c_ma_per_g", one_c_ma_per_g, "1C", optional=True)
+    if casting_method not in CastingMethod.values:
+        errors["casting_method"] = f"unknown casting method {casting_method!r}"
+    try:
+        slurry = slurry_quantities(
+            active_mass_g=active_mass_g,
+            ratio=tuple(ratio),
+            solid_content_percent=solid_content_percent,
+        )
+    except AnalysisError as exc:
+        errors[exc.field] = exc.message
+    _fail(errors)
+    steps = drying_steps_clean(drying_steps)
+    sample = sample_register(
+        kind=SampleKind.ELECTRODE,
+        name=name.strip() or f"{active_material.name} electrode",
+        owner=made_by,
+        project=project or active_material.project,
+        location=location,
+        notes=notes,
+        parents=[ParentLink(active_material, EdgeRole.ACTIVE_MATERIAL, slurry.active_mass_g, "g")],
+    )
+    electrode = Electrode.objects.create(
+        sample=sample,
+        active_material=active_material,
+        carbon_name=carbon_name.strip() or _lot_name(carbon_lot) or "carbon black",
+        binder_name=binder_name.strip() or _lot_name(binder_lot) or "PVDF",
+        solvent=solvent.strip() or "NMP",
+        ratio_active_percent=float(ratio[0]),
+        ratio_carbon_percent=float(ratio[1]),
+        ratio_binder_percent=float(ratio[2]),
+        active_mass_g=slurry.active_mass_g,
+        solid_content_percent=float(solid_content_percent),
+        carbon_mass_g=slurry.carbon_mass_g,
+        binder_mass_g=slurry.binder_mass_g,
+        solvent_mass_g=slurry.solvent_mass_g,
+        current_collector=current_collector.strip() or "Al foil",
+        collector_thickness_um=collector_thickness_um,
+        casting_method=casting_method,
+        casting_thickness_um=casting_thickness_um,
+        drying_steps=steps,
+        disc_diameter_mm=disc_diameter_mm,
+        foil_disc_mass_mg=foil_disc_mass_mg,
+        one_c_ma_per_g=one_c_ma_per_g or _default_one_c(active_material),
+        made_by=made_by,
+        made_on=made_on or timezone.localdate(),
+        carbon_lot=carbon_lot,
+        binder_lot=binder_lot,
+    )
+    _link_lot(carbon_lot, electrode, slurry.carbon_mass_g)
+    _link_lot(binder_lot, electrode, slurry.binder_mass_g)
+    return electrode
+
+
+def _default_one_c(powder: Sample) -> float:
+    """1C of the newest electrode of the same powder, else the lab's 250 mA/g."""
+    previous = Electrode.objects.filter(active_material=powder).order_by("-id").first()
+    return previous.one_c_ma_per_g if previous else LAB_ONE_C_MA_PER_G
+
+
+def _lot_name(lot) -> str:
+    return lot.chemical.name if lot is not None else ""
+
+
+def _link_lot(lot, electrode: Electrode, mass_g: float) -> None:
+    """Lineage lot sample -> electrode, so a cell's ancestry names its carbon and binder."""
+    if lot is not None:
+        lineage_link(
+            parent=lot.sample,
+            child=electrode.sample,
+            role=EdgeRole.COMPONENT,
+            amount=mass_g,
+            amount_unit="g",
+        )
+
+
+# --- coin cells -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscRow:
+    """One disc of a batch of cells: its weighed mass, and its foil mass if not the sheet's."""
+
+    disc_mass_mg: float
+    foil_disc_mass_mg: float | None = None
+
+
+@transaction.atomic
+def cell_build_batch(
+    *,
+    electrode: Electrode,
+    discs: Sequence[DiscRow],
+    built_by,
+    foil_disc_mass_mg: float | None = None,
+    cell_format: str = CellFormat.CR2025,
+    counter_electrode: str = "Li metal",
+    separator: str = "Celgard 2400",
+    electrolyte_name: str = "1 M LiPF6 in EC:DMC (1:1 v/v)",
+    electrolyte_volume_ul: float = 60.0,
+    glovebox_o2_ppm: float | None = None,
+    glovebox_h2o_ppm: float | None = None,
+    one_c_ma_per_g: float | None = None,
+    built_on: datetime.date | None = None,
+    location: str = "",
+    notes: str = "",
+) -> list[CoinCell]:
+    """Build one coin cell per disc from one electrode sheet; all or nothing.
+
+    Each cell stores its inputs and disc_metrics' area, active mass and loading, and is
+    registered as a sample of kind cell with the edge electrode -> cell (component, disc mg).
+    A bad row (e.g. a disc not heavier than its foil) fails the whole batch, named by index.
+    """
+    foil_default = (
+        foil_disc_mass_mg if foil_disc_mass_mg is not None else electrode.foil_disc_mass_mg
+    )
+    one_c = one_c_ma_per_g if one_c_ma_per_g is not None else electrode.one_c_ma_per_g
+    errors = _shared_cell_errors(
+        discs=discs,
+        cell_format=cell_format,
+        electrolyte_volume_ul=electrolyte_volume_ul,
+        glovebox_o2_ppm=glovebox_o2_ppm,
+        glovebox_h2o_ppm=glovebox_h2o_ppm,
+        one_c_ma_per_g=one_c,
+    )
+    metrics = []
+    for index, row in enumerate(discs):
+        foil = row.foil_disc_mass_mg if row.foil_disc_mass_mg is not None else foil_default
+        if foil is None:
+            errors[f"discs[{index}].foil_disc_mass_mg"] = (
+                "give the bare foil disc mass (for this disc or for the whole batch)"
+            )
+            continue
+        try:
+            metrics.append(
+                (row, foil, _disc_metrics(electrode, row.disc_mass_mg, foil, one_c or 1.0))
+            )
+        except AnalysisError as exc:
+            errors[f"discs[{index}].{exc.field}"] = exc.message
+    _fail(errors)
+    first_number = electrode.cells.count() + 1
+    shared = {
+        "cell_format": cell_format,
+        "counter_electrode": counter_electrode.strip() or "Li metal",
+        "separator": separator.strip(),
+        "electrolyte_name": electrolyte_name.strip(),
+        "electrolyte_volume_ul": electrolyte_volume_ul,
+        "glovebox_o2_ppm": glovebox_o2_ppm,
+        "glovebox_h2o_ppm": glovebox_h2o_ppm,
+        "one_c_ma_per_g": one_c,
+        "built_by": built_by,
+        "built_on": built_on or timezone.localdate(),
+    }
+    cells = []
+    for offset, (row, foil, metric) in enumerate(metrics):
+        sample = sample_register(
+            kind=SampleKind.CELL,
+            name=f"{electrode.sample.name} – cell {first_number + offset}",
+            owner=built_by,
+            project=electrode.sample.project,
+            location=location,
+            notes=notes,
+            parents=[ParentLink(electrode.sample, EdgeRole.COMPONENT, row.disc_mass_mg, "mg")],
+        )
+        cells.append(
+            CoinCell.objects.create(
+                sample=sample,
+                electrode=electrode,
+                disc_diameter_mm=electrode.disc_diameter_mm,
+                disc_mass_mg=row.disc_mass_mg,
+                foil_disc_mass_mg=foil,
+                active_fraction=electrode.active_fraction,
+                disc_area_cm2=metric.disc_area_cm2,
+                active_mass_mg=metric.active_mass_mg,
+                areal_loading_mg_per_cm2=metric.areal_loading_mg_per_cm2,
+                **shared,
+            )
+        )
+    return cells
+
+
+def cell_build(*, electrode: Electrode, disc_mass_mg: float, built_by, **shared) -> CoinCell:
+    """One coin cell: cell_build_batch with a single disc (same shared arguments)."""
+    return cell_build_batch(
+        electrode=electrode, discs=[DiscRow(disc_mass_mg)], built_by=built_by, **shared
+    )[0]
+
+
+def _disc_metrics(electrode: Electrode, disc_mass_mg, foil_mg, one_c):
+    return disc_metrics(
+        disc_diameter_mm=electrode.disc_diameter_mm,
+        disc_mass_mg=disc_mass_mg,
+        foil_disc_mass_mg=foil_mg,
+        active_fraction=electrode.active_fraction,
+        one_c_ma_per_g=one_c,
+        c_rates=(),
+    )
+
+
+def _shared_cell_errors(
+    *,
+    discs,
+    cell_format,
+    electrolyte_volume_ul,
+    glovebox_o2_ppm,
+    glovebox_h2o_ppm,
+    one_c_ma_per_g,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not discs:
+        errors["discs"] = "enter the mass of at least one disc"
+    elif len(discs) > MAX_CELLS_PER_BATCH:
+        errors["discs"] = f"at most {MAX_CELLS_PER_BATCH} cells in one batch"
+    if cell_format not in CellFormat.values:
+        errors["cell_format"] = f"unknown cell format {cell_format!r}"
+    if electrolyte_volume_ul is None or electrolyte_volume_ul < 0:
+        errors["electrolyte_volume_ul"] = "the electrolyte volume cannot be negative"
+    readings = {"glovebox_o2_ppm": glovebox_o2_ppm, "glovebox_h2o_ppm": glovebox_h2o_ppm}
+    for field, value in readings.items():
+        if value is not None and value < 0:
+            errors[field] = "a ppm reading cannot be negative"
+    _check_positive(errors, "one_c_ma_per_g", one_c_ma_per_g, "1C")
+    return errors
+
+
+# --- raw files and measurements --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one uploaded file."""
+
+    raw_file: RawFile
+    uploaded_name: str
+    stored: bool  # a new RawFile (new content)
+    linked: bool  # newly attached to the measurement
+
+    @property
+    def message(self) -> str:
+        raw = self.raw_file
+        ident = f"sha256 {raw.short_sha}…, {raw.size_bytes:,} bytes"
+        if self.stored:
+            return f"{self.uploaded_name}: stored ({ident})."
+        where = "and already attached to this measurement" if not self.linked else "attached"
+        return f"{self.uploaded_name}: already stored as {raw.original_name} ({ident}); {where}."
+
+
+def _upload_errors(uploads: Sequence) -> dict[str, str]:
+    """Refuse empty and over-limit uploads before anything is written."""
+    for upload in uploads:
+        name = os.path.basename(upload.name or "file")
+        if not upload.size:
+            return {"files": f"{name} is empty: nothing was saved."}
+        if upload.size > storage.max_upload_bytes():
+            return {
+                "files": f"{name} is larger than the upload limit of "
+                f"{settings.KILN_MAX_UPLOAD_MB} MB: nothing was saved."
+            }
+    return {}
+
+
+@transaction.atomic
+def raw_file_store(*, upload, uploaded_by) -> tuple[RawFile, bool]:
+    """Store an uploaded file by content; (RawFile, True) if new, the existing row otherwise."""
+    _fail(_upload_errors([upload]))
+    name = os.path.basename(upload.name or "file")[:255]
+    try:
+        blob = storage.store_chunks(upload.chunks(), name=name)
+    except storage.StorageError as exc:
+        _fail({exc.field: exc.message})
+    existing = RawFile.objects.filter(sha256=blob.sha256).first()
+    if existing is not None:
+        return existing, False
+    content_type = getattr(upload, "content_type", "") or mimetypes.guess_type(name)[0] or ""
+    try:
+        with transaction.atomic():  # a concurrent upload of the same bytes may win the insert
+            raw = RawFile.objects.create(
+                sha256=blob.sha256,
+                size_bytes=blob.size_bytes,
+                original_name=name,
+                content_type=content_type[:120],
+                detected_format=_detect_format(blob.path),
+                uploaded_by=uploaded_by,
+            )
+    except IntegrityError:
+        return RawFile.objects.get(sha256=blob.sha256), False
+    return raw, True
+
+
+def _detect_format(path) -> str:
+    """The cycler format, or "" for files the parsers do not know (images, spectra, ...)."""
+    from characterization.parsers import detect_format
+
+    try:
+        return detect_format(path)
+    except (ValueError, OSError):
+        return ""
+
+
+@transaction.atomic
+def measurement_files_attach(
+    *, measurement: Measurement, uploads: Sequence, added_by
+) -> list[FileOutcome]:
+    """Store each upload once by content and attach it to the measurement (once)."""
+    if not uploads:
+        _fail({"files": "choose at least one file"})
+    _fail(_upload_errors(uploads))
+    outcomes = []
+    for upload in uploads:
+        raw, stored = raw_file_store(upload=upload, uploaded_by=added_by)
+        _, linked = MeasurementFile.objects.get_or_create(
+            measurement=measurement, raw_file=raw, defaults={"added_by": added_by}
+        )
+        outcomes.append(FileOutcome(raw, os.path.basename(upload.name or "file"), stored, linked))
+    _start_analyses(measurement, added_by)
+    return outcomes
+
+
+def _start_analyses(measurement: Measurement, user) -> None:
+    """The automatic analyses of the new cycler files, sent to the workers after commit."""
+    from characterization.job_services import jobs_create_for_measurement
+
+    jobs_create_for_measurement(measurement=measurement, user=user)
+
+
+@dataclass(frozen=True)
+class MeasurementRecorded:
+    measurement: Measurement
+    files: list[FileOutcome]
+
+
+@transaction.atomic
+def measurement_record(
+    *,
+    subject: Sample,
+    measurement_type: str,
+    operator,
+    instrument: str = "",
+    conditions: Mapping | None = None,
+    measured_at: datetime.datetime | None = None,
+    notes: str = "",
+    uploads: Sequence = (),
+) -> MeasurementRecorded:
+    """Register a measurement of `subject` (sample kind measurement, edge measured_on) with
+    its raw files; an empty or too large file refuses the whole measurement."""
+    errors: dict[str, str] = {}
+    if subject.kind == SampleKind.MEASUREMENT:
+        errors["subject"] = f"{subject.code} is itself a measurement"
+    if measurement_type not in MeasurementType.values:
+        errors["measurement_type"] = f"unknown measurement type {measurement_type!r}"
+    if conditions is not None and not isinstance(conditions, Mapping):
+        errors["conditions"] = "conditions must be a mapping of names to values"
+    if measured_at is not None and timezone.is_naive(measured_at):
+        errors["measured_at"] = "give the measurement time with its time zone"
+    errors.update(_upload_errors(uploads))
+    _fail(errors)
+    label = MeasurementType(measurement_type).label
+    sample = sample_register(
+        kind=SampleKind.MEASUREMENT,
+        name=f"{label} of {subject.code}",
+        owner=operator,
+        project=subject.project,
+        notes=notes,
+        parents=[ParentLink(subject, EdgeRole.MEASURED_ON)],
+    )
+    measurement = Measurement.objects.create(
+        sample=sample,
+        subject=subject,
+        measurement_type=measurement_type,
+        instrument=instrument.strip(),
+        conditions=dict(conditions or {}),
+        operator=operator,
+        measured_at=measured_at or timezone.now(),
+    )
+    files = (  # attaching starts the automatic analyses of the cycler files
+        measurement_files_attach(measurement=measurement, uploads=uploads, added_by=operator)
+        if uploads
+        else []
+    )
+    return MeasurementRecorded(measurement, files)
+
+
+# --- refinement results ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def refinement_record(
+    *,
+    measurement: Measurement,
+    origin: str,
+    a_angstrom: float,
+    c_angstrom: float,
+    z_oxygen: float,
+    entered_by,
+    volume_angstrom3: float | None = None,
+    rwp_percent: float | None = None,
+    occupancies: Mapping[str, float] | None = None,
+    phase: str = "R-3m layered",
+) -> RefinementResult:
+    """Store entered Rietveld results with S(MO2), I(LiO2), V and the warnings derived for
+    the chosen origin setting (analysis.structure.layered_metrics)."""
+    errors: dict[str, str] = {}
+    if not measurement.is_refinement:
+        errors["measurement"] = (
+            f"{measurement.sample.code} is a {measurement.get_measurement_type_display()} "
+            "measurement; refinement results belong to a Rietveld refinement"
+        )
+    if origin not in OriginSetting.values:
+        errors["origin"] = "choose the origin setting: transition metal or lithium at 3a"
+    if rwp_percent is not None and rwp_percent < 0:
+        errors["rwp_percent"] = "Rwp cannot be negative"
+    occupancy_map = dict(occupancies or {})
+    bad = [site for site, value in occupancy_map.items() if not 0 <= float(value) <= 1]
+    if bad:
+        errors["occupancies"] = f"occupancies must lie between 0 and 1 ({', '.join(bad)})"
+    _fail(errors)
+    try:
+        metrics = layered_metrics(
+            a_angstrom=a_angstrom,
+            c_angstrom=c_angstrom,
+            z_oxygen=z_oxygen,
+            origin=origin,
+            volume_angstrom3=volume_angstrom3,
+        )
+    except AnalysisError as exc:
+        _fail({exc.field: exc.message})
+    return RefinementResult.objects.create(
+        measurement=measurement,
+        phase=phase.strip() or "R-3m layered",
+        origin=origin,
+        a_angstrom=a_angstrom,
+        c_angstrom=c_angstrom,
+        volume_angstrom3=volume_angstrom3,
+        z_oxygen=z_oxygen,
+        rwp_percent=rwp_percent,
+        occupancies={site: float(v) for site, v in occupancy_map.items()},
+        slab_thickness_angstrom=metrics.slab_thickness_angstrom,
+        interslab_spacing_angstrom=metrics.interslab_spacing_angstrom,
+        cell_volume_angstrom3=metrics.cell_volume_angstrom3,
+        warnings=list(metrics.warnings),
+        entered_by=entered_by,
+    )
