@@ -23,7 +23,7 @@ from characterization.services import DiscRow
 from lims.models import Sample, SampleKind
 from lims.services import sample_register
 
-DEMO_ELECTRODE = "NSO electrode (demo)"
+DEMO_ELECTRODE = "Demo electrode 80:10:10"
 DEMO_DISC_MASSES_MG = (12.05, 11.87, 12.31, 11.95)
 DEMO_CYCLER_FILE = "neware_navani_test.ndax"
 
