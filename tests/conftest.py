@@ -40,6 +40,12 @@ def service_problems() -> list[str]:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 costs ~0.3 s per test user; the login tests still check real password checks."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     """Raw files and results that tests store go to a temporary folder, never var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"

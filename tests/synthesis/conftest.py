@@ -56,9 +56,3 @@ def nso_batch(nso, lots, substrate, chemist):
 
 def reagent(batch, name: str):
     return batch.reagents.select_related("line", "lot").get(line__name=name)
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """PBKDF2 costs ~0.3 s per test user; these tests are about chemistry, not passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
