@@ -5,12 +5,13 @@ Usage: .venv/bin/python scripts/screenshots.py [BASE_URL] [PATH ...]
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUT = Path(os.environ.get("KILN_SCREENSHOTS", Path(__file__).resolve().parent.parent / "docs" / "screenshots"))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
