@@ -7,6 +7,7 @@ consistent. Raw files are added through the upload form only (the admin cannot s
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -353,8 +354,13 @@ class AnalysisDefinitionAdmin(SimpleHistoryAdmin):
     )
     def rerun_on_all_measurements(self, request, queryset):
         for definition in queryset:
-            report = job_services.definition_rerun_all(definition=definition, user=request.user)
-            self.message_user(request, f"{definition.name}: {report}.", messages.SUCCESS)
+            try:
+                report = job_services.definition_rerun_all(definition=definition, user=request.user)
+            except ValidationError as exc:
+                problems = "; ".join(m for ms in exc.message_dict.values() for m in ms)
+                self.message_user(request, f"{definition.name}: {problems}.", messages.ERROR)
+            else:
+                self.message_user(request, f"{definition.name}: {report}.", messages.SUCCESS)
 
 
 @admin.register(AnalysisJob)

@@ -91,8 +91,9 @@ def overlay_figure(
             "title": {"text": f"{title} vs cycle"},
             "xaxis": {"title": {"text": "cycle"}},
             "yaxis": {"title": {"text": f"{title} ({unit})"}},
-            "margin": {"t": 48, "r": 16},
-            "legend": {"orientation": "h"},
+            "margin": {"t": 48, "r": 16, "b": 120},
+            "height": 460,
+            "legend": {"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
         },
     }
 

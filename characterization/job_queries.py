@@ -7,10 +7,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
-from characterization import comparison
+from characterization import comparison, job_services
 from characterization.analysis import registry
 from characterization.models import (
     ACTIVE_STATUSES,
@@ -161,15 +162,38 @@ def summary_rows(job: AnalysisJob) -> list[tuple[str, str]]:
     rows = []
     for key, value in (job.result.summary or {}).items():
         if isinstance(value, (list, dict)):
-            count = len(value)
-            rows.append((_label(key), f"{count} row(s): see the tables and plots"))
+            rows.append((_label(key), f"{len(value)} row(s): see the tables and plots"))
+        elif key.endswith("efficiency") and isinstance(value, float):
+            rows.append((_label(key), f"{100 * value:.2f} %"))
         else:
             rows.append((_label(key), _text(value)))
     return rows
 
 
+# Unit suffixes of Kiln's field names (longest first) and how a person writes them.
+UNIT_SUFFIXES = (
+    ("_mv_per_cycle", "mV/cycle"),
+    ("_mah_per_v", "mAh/V"),
+    ("_ma_per_g", "mA/g"),
+    ("_mah_g", "mAh/g"),
+    ("_mwh_g", "mWh/g"),
+    ("_mah", "mAh"),
+    ("_mwh", "mWh"),
+    ("_mv", "mV"),
+    ("_ma", "mA"),
+    ("_mg", "mg"),
+    ("_v", "V"),
+    ("_s", "s"),
+    ("_percent", "%"),
+)
+
+
 def _label(key: str) -> str:
-    return key.replace("_", " ")
+    """ "discharge_capacity_mah_g" -> "Discharge capacity (mAh/g)"."""
+    for suffix, unit in UNIT_SUFFIXES:
+        if key.endswith(suffix):
+            return f"{key[: -len(suffix)].replace('_', ' ').capitalize()} ({unit})"
+    return key.replace("_", " ").capitalize()
 
 
 def _text(value) -> str:
@@ -178,6 +202,21 @@ def _text(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return str(value)
+
+
+def cached_table(raw) -> pd.DataFrame | None:
+    """The file's normalised table if an analysis has cached it (never parses in a request)."""
+    path = job_services.parquet_path(raw.sha256)
+    if not path.is_file():
+        return None
+    try:
+        return pd.read_parquet(path)
+    except Exception:  # a damaged cache: the next analysis rebuilds it
+        return None
+
+
+def cycling_file(measurement: Measurement, sha256: str):
+    return next((r for r in job_services.cycling_files(measurement) if r.sha256 == sha256), None)
 
 
 def artifact_file(result: AnalysisResult, name: str) -> Path | None:

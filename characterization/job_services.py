@@ -21,6 +21,7 @@ The life of a job (DESIGN.md "How data flows" 4-5):
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -366,6 +367,11 @@ def definition_rerun_all(*, definition: AnalysisDefinition, user=None) -> RerunR
     """Run a definition over every old measurement it applies to (after a new analysis or
     parser version, or new parameters): the measurements of its automatic types and those it
     ran on before; a file whose latest job already has today's cache key is left alone."""
+    definition_clean(  # a definition this code cannot run is refused before any job
+        kind=definition.kind,
+        parameters=definition.parameters,
+        auto_run_for=definition.auto_run_for,
+    )
     report = RerunReport()
     ran_on = AnalysisJob.objects.filter(definition=definition).values("measurement_id")
     measurements = Measurement.objects.filter(
@@ -653,12 +659,41 @@ def normalised_table(raw: RawFile) -> tuple[pd.DataFrame, bool]:
     """(table, from cache): the Parquet cache of the file's normalised table, else the parser
     (and the cache is written, atomically, for the next analysis of the same content)."""
     cache = parquet_path(raw.sha256)
-    if cache.exists():
+    cached = _read_cache(cache)
+    if cached is not None:
+        return cached, True
+    # The analyses of one upload start together: one parses, the others wait and read its cache.
+    with _exclusive(cache.with_name(f".{cache.name}.lock")):
+        cached = _read_cache(cache)
+        if cached is not None:
+            return cached, True
+        return _parse_to_cache(raw, cache), False
+
+
+def _read_cache(cache: Path) -> pd.DataFrame | None:
+    if not cache.exists():
+        return None
+    try:
+        return pd.read_parquet(cache)
+    except Exception as exc:  # a damaged cache is rebuilt, never trusted
+        logger.warning("rebuilding damaged table cache %s: %s", cache, exc)
+        cache.unlink(missing_ok=True)
+        return None
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path):
+    """An advisory lock between worker processes (flock on a file next to the cache)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            return pd.read_parquet(cache), True
-        except Exception as exc:  # a damaged cache is rebuilt, never trusted
-            logger.warning("rebuilding damaged table cache %s: %s", cache, exc)
-            cache.unlink(missing_ok=True)
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _parse_to_cache(raw: RawFile, cache: Path) -> pd.DataFrame:
     source = storage.raw_path(raw.sha256)
     if not source.exists():
         raise JobDataError(
@@ -667,7 +702,7 @@ def normalised_table(raw: RawFile) -> tuple[pd.DataFrame, bool]:
         )
     table = read_cycler_file(source).table
     _write_atomically(cache, lambda path: table.to_parquet(path, index=False))
-    return table, False
+    return table
 
 
 def _write_atomically(final: Path, write) -> None:

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from characterization import job_queries, job_services
+from characterization import job_queries, job_services, profiles
 from characterization.models import AnalysisJob, CoinCell, JobStatus, Measurement
 from lims import tabular
 from lims.models import Sample, SampleKind
@@ -176,7 +176,7 @@ def measurement_analyses(request: HttpRequest, code: str) -> HttpResponse:
         **_jobs_context(measurement),
         **_results_context(measurement),
         "definitions": job_queries.runnable_definitions(),
-        "has_files": bool(job_services.cycling_files(measurement)),
+        "files": job_services.cycling_files(measurement),
     }
     return render(request, "characterization/jobs/_measurement_analyses.html", context)
 
@@ -200,6 +200,36 @@ def measurement_results(request: HttpRequest, code: str) -> HttpResponse:
         "characterization/jobs/_measurement_results.html",
         _results_context(measurement),
     )
+
+
+@require_GET
+def measurement_profiles(request: HttpRequest, code: str) -> HttpResponse:
+    """Voltage vs capacity of the cycles asked for (default: 1, 2, 10 and the last)."""
+    measurement = _measurement_or_404(code)
+    raw = job_queries.cycling_file(measurement, request.GET.get("file", ""))
+    if raw is None:
+        raise Http404("no such cycler file in this measurement")
+    table = job_queries.cached_table(raw)
+    context = {"measurement": measurement, "raw": raw, "cycles_text": "", "error": ""}
+    if table is None:
+        context["error"] = "The profiles appear once an analysis has read this file."
+        return render(request, "characterization/jobs/_profiles.html", context)
+    text = request.GET.get("cycles", "").strip()
+    try:
+        cycles = profiles.parse_cycles(text) if text else profiles.default_cycles(table)
+    except ValueError as exc:
+        context.update(error=str(exc), cycles_text=text)
+        return render(request, "characterization/jobs/_profiles.html", context)
+    mass = job_services.active_mass_of(measurement)
+    figure = profiles.voltage_profile_figure(table, cycles, active_mass_mg=mass)
+    known = set(table["cycle"].unique().tolist())
+    missing = [c for c in cycles if c not in known]
+    context.update(
+        cycles_text=", ".join(map(str, cycles)),
+        figures=[job_queries.Figure(f"profiles-{raw.sha256[:12]}", "profiles", figure)],
+        missing=missing,
+    )
+    return render(request, "characterization/jobs/_profiles.html", context)
 
 
 @require_POST

@@ -40,5 +40,10 @@ jobs_urlpatterns = [
         job_views.measurement_results,
         name="measurement-results",
     ),
+    path(
+        "measurement/<str:code>/profiles/",
+        job_views.measurement_profiles,
+        name="measurement-profiles",
+    ),
     path("measurement/<str:code>/run/", job_views.measurement_run, name="measurement-run"),
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Sequence
 
 from openpyxl import Workbook, load_workbook
@@ -33,7 +34,7 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], title: s
     sheet.title = title[:31]
     sheet.append(list(header))
     for row in rows:
-        sheet.append([_text(v) for v in row])
+        sheet.append([_cell(v) for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -73,6 +74,15 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise TableError(f"not a readable Excel file ({type(exc).__name__})") from None
     return [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def _cell(value: object) -> object:
+    """Numbers stay numbers in Excel (a chemist plots them); everything else is text."""
+    if isinstance(value, bool) or value is None:
+        return _text(value)
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value
+    return _text(value)
 
 
 def _text(value: object) -> str:

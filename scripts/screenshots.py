@@ -11,7 +11,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-OUT = Path(os.environ.get("KILN_SCREENSHOTS", Path(__file__).resolve().parent.parent / "docs" / "screenshots"))
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+OUT = Path(os.environ.get("KILN_SCREENSHOTS", DEFAULT_OUT))
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 

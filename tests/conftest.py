@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 
 import pytest
 
-# A queue of our own, so a test worker never takes a developer's real jobs (read by settings).
-os.environ.setdefault("KILN_CELERY_QUEUE", f"kiln-test-{uuid.uuid4().hex[:8]}")
+
+def _isolate_celery() -> None:
+    """Tests send to a queue of their own (a test worker never takes a developer's real jobs,
+    a developer's worker never takes the tests'), and, without Redis, to a temporary folder.
+
+    pytest-django has loaded the settings before this module, so the Celery app is changed
+    directly; nothing has been sent yet, so its queues are built from these values."""
+    from lims.celery import app
+
+    queue = f"kiln-test-{uuid.uuid4().hex[:8]}"
+    os.environ["KILN_CELERY_QUEUE"] = queue  # for worker subprocesses
+    app.conf.task_default_queue = queue
+    if app.conf.broker_url.startswith("filesystem://"):
+        folder = tempfile.mkdtemp(prefix="kiln-test-broker-")
+        app.conf.broker_transport_options = {
+            "data_folder_in": folder, "data_folder_out": folder,
+            "processed_folder": folder, "control_folder": folder, "store_processed": False,
+        }  # fmt: skip
+
+
+_isolate_celery()
 
 REQUIRE_SERVICES = os.environ.get("KILN_REQUIRE_SERVICES") == "1"
 CHROMIUM = "/usr/bin/chromium"

@@ -34,3 +34,7 @@ class AnalysisError(ValueError):
     def as_dict(self) -> dict[str, list[str]]:
         """The API error body entry: ``{field: [message]}``."""
         return {self.field: [self.message]}
+
+
+class TooFewCyclesError(AnalysisError):
+    """The file is fine but holds too few complete cycles for this analysis (e.g. a fade)."""

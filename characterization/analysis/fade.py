@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from characterization.analysis.errors import AnalysisError
+from characterization.analysis.errors import AnalysisError, TooFewCyclesError
 
 _NEEDED = ("cycle", "charge_capacity_mah", "discharge_capacity_mah", "mean_discharge_voltage_v")
 
@@ -95,7 +95,7 @@ def _complete_cycles(
         keep &= summary["cycle"] <= last_cycle
     rows = summary.loc[keep].sort_values("cycle")
     if len(rows) < 2:
-        raise AnalysisError(
+        raise TooFewCyclesError(
             "summary",
             f"voltage fade needs at least 2 complete cycles; the file has {len(rows)} in range",
         )

@@ -6,7 +6,7 @@ import pandas as pd
 
 from characterization.analysis.cycling import cycle_summary
 from characterization.analysis.dqdv import dqdv_analysis
-from characterization.analysis.errors import AnalysisError
+from characterization.analysis.errors import AnalysisError, TooFewCyclesError
 from characterization.analysis.fade import voltage_fade
 from characterization.analysis.first_cycle import first_cycle_metrics
 from characterization.analysis.rate import rate_capability
@@ -59,7 +59,19 @@ def run_cycling_summary(table, params, context) -> AnalysisOutput:
 
 def run_voltage_fade(table, params, context) -> AnalysisOutput:
     summary = cycle_summary(table, active_mass_mg=_mass(context))
-    fade = voltage_fade(summary, first_cycle=params["first_cycle"], last_cycle=params["last_cycle"])
+    try:
+        fade = voltage_fade(
+            summary, first_cycle=params["first_cycle"], last_cycle=params["last_cycle"]
+        )
+    except TooFewCyclesError as exc:
+        # One complete cycle is a normal file (a formation test): there is no fade to report.
+        return AnalysisOutput(
+            summary={
+                "fade_mv_per_cycle": None,
+                "fitted_fade_mv_per_cycle": None,
+                "note": exc.message,
+            }  # fmt: skip
+        )
     figure = line_figure(
         "Mean discharge voltage",
         "cycle",

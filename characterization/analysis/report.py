@@ -13,7 +13,7 @@ import math
 import pandas as pd
 
 from characterization.analysis.cycling import cycle_summary
-from characterization.analysis.errors import AnalysisError
+from characterization.analysis.errors import TooFewCyclesError
 from characterization.analysis.fade import voltage_fade
 
 CYCLE_FIELDS = (
@@ -46,7 +46,7 @@ def cycling_report(table: pd.DataFrame, *, active_mass_mg: float) -> dict:
 def _fade_or_none(summary: pd.DataFrame) -> float | None:
     try:
         return _number(voltage_fade(summary).fade_mv_per_cycle)
-    except AnalysisError:  # fewer than two complete cycles: no fade to report
+    except TooFewCyclesError:  # one complete cycle: no fade to report
         return None
 
 

@@ -404,5 +404,148 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.CreateModel(
+            name="HistoricalAnalysisJob",
+            fields=[
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=60, verbose_name="analysis")),
+                (
+                    "kind_version",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="analysis version"
+                    ),
+                ),
+                ("parser_version", models.CharField(blank=True, max_length=20)),
+                ("parameters", models.JSONField(default=dict)),
+                ("input_checksums", models.JSONField(default=list, verbose_name="input SHA-256")),
+                (
+                    "active_mass_mg",
+                    models.FloatField(blank=True, null=True, verbose_name="active mass (mg)"),
+                ),
+                ("cache_key", models.CharField(blank=True, db_index=True, max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="queued",
+                        max_length=12,
+                    ),
+                ),
+                ("progress_percent", models.PositiveSmallIntegerField(default=0)),
+                ("progress_message", models.CharField(blank=True, max_length=200)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                ("claim_token", models.UUIDField(blank=True, editable=False, null=True)),
+                ("enqueued_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "sent_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="sent to the broker"),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                (
+                    "reused",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Identical inputs had been analysed before.",
+                        verbose_name="result reused",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "definition",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="characterization.analysisdefinition",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "measurement",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="characterization.measurement",
+                    ),
+                ),
+                (
+                    "raw_file",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="characterization.rawfile",
+                    ),
+                ),
+                (
+                    "result",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="characterization.analysisresult",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "historical analysis job",
+                "verbose_name_plural": "historical analysis jobs",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
+            },
+            bases=(simple_history.models.HistoricalChanges, models.Model),
+        ),
         migrations.RunPython(seed_default_definitions, remove_default_definitions),
     ]

@@ -147,6 +147,9 @@ class AnalysisJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who queued what, when (progress and status move by conditional UPDATEs, which the
+    # history does not see: the row's own timestamps, attempts and worker record those).
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-id"]

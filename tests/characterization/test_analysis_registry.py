@@ -68,3 +68,9 @@ def test_rate_capability_labels_each_step_with_its_rate():
 def test_an_analysis_needing_an_active_mass_fails_clearly_without_one():
     with pytest.raises(AnalysisError, match="no active mass"):
         run("cycling_summary", linear_cycling_table(2), active_mass_mg=None)
+
+
+def test_voltage_fade_of_a_single_cycle_file_reports_no_fade_instead_of_failing():
+    summary = run("voltage_fade", linear_cycling_table(1)).summary
+    assert summary["fade_mv_per_cycle"] is None
+    assert "at least 2 complete cycles" in summary["note"]

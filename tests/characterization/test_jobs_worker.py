@@ -4,6 +4,8 @@ that stopped. Never eager mode: these are the faults of issue 5, "Bad input and 
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 from contextlib import contextmanager
 from datetime import timedelta
@@ -188,6 +190,35 @@ def test_a_worker_killed_mid_job_is_redelivered_and_the_job_finishes_with_one_re
             float(parsed(NW4).table["discharge_capacity_mah"].max())
         ),
     }
+
+
+def test_a_pool_process_killed_mid_job_is_redelivered_to_the_same_worker(
+    start_worker, slow_definition
+):
+    """The out-of-memory killer takes the pool process, not the worker: Celery rejects the
+    message back to the queue (acks_late + reject_on_worker_lost) and the job runs again."""
+    worker = start_worker(SLOW_WORKER_ENV)
+    measurement = record(CellFactory().sample, cycler_upload(NW4))
+    job = job_services.job_enqueue(
+        definition=slow_definition,
+        measurement=measurement,
+        raw_file=measurement.files.get().raw_file,
+    )
+    assert wait_for(
+        lambda: AnalysisJob.objects.filter(
+            pk=job.pk, status=JobStatus.RUNNING, progress_percent__gte=40
+        ).exists(),
+        30,
+    ), worker.log()
+    children = Path(f"/proc/{worker.proc.pid}/task/{worker.proc.pid}/children").read_text()
+    (pool_pid,) = [int(pid) for pid in children.split()]
+    os.kill(pool_pid, signal.SIGKILL)
+    done = wait_for(
+        lambda: AnalysisJob.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first(), 60
+    )
+    assert done is not None, worker.log()
+    assert (done.worker, done.attempts) == (worker.hostname, 2)
+    assert AnalysisResult.objects.filter(kind="test_slow_steps").count() == 1
 
 
 @contextmanager
