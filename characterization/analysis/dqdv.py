@@ -98,14 +98,23 @@ def dqdv_curves(
     mass_g = None if active_mass_mg is None else active_mass_g(active_mass_mg)
     columns = ("cycle", "current_ma", "voltage_v", "charge_capacity_mah", "discharge_capacity_mah")
     cycling_table(df, columns)
-    frames = [
-        _half_cycle_frame(cycle, direction, volts, q, step, sigma)
+    parts = [
+        _half_cycle_curve(cycle, direction, volts, q, step, sigma)
         for cycle, direction, volts, q in _half_cycles(df, cycles)
     ]
-    frames = [frame for frame in frames if len(frame)]
-    if not frames:
+    parts = [part for part in parts if part is not None]
+    if not parts:
         raise AnalysisError("df", "no half-cycle spans enough voltage for a dQ/dV curve")
-    curves = pd.concat(frames, ignore_index=True)
+    # One frame from concatenated arrays: a frame per half-cycle costs more than the maths.
+    sizes = [len(v) for _, _, v, _ in parts]
+    curves = pd.DataFrame(
+        {
+            "cycle": np.repeat([c for c, _, _, _ in parts], sizes),
+            "direction": np.repeat([d for _, d, _, _ in parts], sizes).astype(object),
+            "voltage_v": np.concatenate([v for _, _, v, _ in parts]),
+            "dqdv_mah_per_v": np.concatenate([y for _, _, _, y in parts]),
+        }
+    )
     if mass_g is not None:
         curves["dqdv_mah_g_per_v"] = curves["dqdv_mah_per_v"] / mass_g
     return curves
@@ -134,24 +143,18 @@ def _half_cycles(df: pd.DataFrame, cycles: Iterable[int] | None):
         yield int(cycle[group[0]]), "charge" if is_charge else "discharge", volts[group], q
 
 
-def _half_cycle_frame(
+def _half_cycle_curve(
     cycle: int, direction: str, volts: np.ndarray, q: np.ndarray, step: float, sigma: float
-) -> pd.DataFrame:
-    """One half-cycle's curve as a frame (empty when it spans fewer than 3 grid points)."""
+) -> tuple[int, str, np.ndarray, np.ndarray] | None:
+    """One half-cycle's (cycle, direction, voltage_v, dqdv) ascending in voltage, or None when
+    it spans fewer than 3 grid points."""
     sign = 1.0 if direction == "charge" else -1.0
     grid_x, dq_dx = _dq_dx_on_grid(sign * volts, np.nan_to_num(q, nan=0.0), step)
     if len(grid_x) < 3:
-        return pd.DataFrame(columns=list(CURVE_COLUMNS))
+        return None
     dqdv = sign * gaussian_smooth(dq_dx, sigma_points=sigma / step)
     order = np.argsort(sign * grid_x)
-    return pd.DataFrame(
-        {
-            "cycle": cycle,
-            "direction": direction,
-            "voltage_v": (sign * grid_x)[order],
-            "dqdv_mah_per_v": dqdv[order],
-        }
-    )
+    return cycle, direction, (sign * grid_x)[order], dqdv[order]
 
 
 def _dq_dx_on_grid(x: np.ndarray, q: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
