@@ -19,12 +19,14 @@ from characterization.models import (
     AnalysisResult,
     CoinCell,
     Electrode,
+    InstrumentMapping,
     Measurement,
     MeasurementFile,
     MeasurementType,
     RawFile,
     RefinementResult,
 )
+from characterization.parsers import mapped
 
 
 @admin.register(Electrode)
@@ -434,3 +436,142 @@ class AnalysisResultAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class InstrumentMappingForm(forms.ModelForm):
+    """One field per entry of the column mapping (stored as JSON, checked by the parser)."""
+
+    time_column = forms.CharField(label="Time column")
+    time_unit = forms.ChoiceField(
+        label="Time unit", choices=[("s", "seconds"), ("min", "minutes"), ("h", "hours")]
+    )
+    voltage_column = forms.CharField(label="Voltage column (V)")
+    current_column = forms.CharField(label="Current column")
+    current_unit = forms.ChoiceField(label="Current unit", choices=[("A", "A"), ("mA", "mA")])
+    charge_current = forms.ChoiceField(
+        label="Sign of the current",
+        choices=[
+            ("positive", "positive while charging"),
+            ("negative", "negative while charging"),
+        ],
+    )
+    cycle_column = forms.CharField(
+        label="Cycle column",
+        required=False,
+        help_text="Leave empty to count cycles from 1 in charge → discharge pairs "
+        "(a leading partial discharge is cycle 0).",
+    )
+    step_column = forms.CharField(
+        label="Step column",
+        required=False,
+        help_text="Needed when the capacity restarts at every step.",
+    )
+    charge_capacity_column = forms.CharField(
+        label="Charge capacity column",
+        required=False,
+        help_text="Give the charge and discharge capacity columns, or one capacity column.",
+    )
+    discharge_capacity_column = forms.CharField(label="Discharge capacity column", required=False)
+    capacity_column = forms.CharField(
+        label="Capacity column (one for both directions)",
+        required=False,
+        help_text="Its direction is taken from the sign of the current.",
+    )
+    capacity_unit = forms.ChoiceField(label="Capacity unit", choices=[("Ah", "Ah"), ("mAh", "mAh")])
+    capacity_restarts = forms.ChoiceField(
+        label="The instrument's capacity restarts",
+        choices=[
+            ("step", "at every step (summed over the cycle's steps)"),
+            ("cycle", "when the cycle number advances"),
+            ("never", "never (one counter over the whole file)"),
+        ],
+    )
+    charge_energy_column = forms.CharField(label="Charge energy column", required=False)
+    discharge_energy_column = forms.CharField(label="Discharge energy column", required=False)
+    energy_unit = forms.ChoiceField(label="Energy unit", choices=[("Wh", "Wh"), ("mWh", "mWh")])
+    header_row = forms.IntegerField(
+        label="Header row",
+        min_value=0,
+        initial=0,
+        help_text="0 when the column names are on the first line; n to skip n lines above them.",
+    )
+
+    class Meta:
+        model = InstrumentMapping
+        fields = ("name", "instrument", "description")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.mapping if self.instance.pk else {}
+        for key in self.mapping_keys():
+            default = mapped.ColumnMapping.__dataclass_fields__[key].default
+            self.fields[key].initial = stored.get(key, self.fields[key].initial or default)
+
+    @staticmethod
+    def mapping_keys() -> list[str]:
+        return [k for k in mapped.ColumnMapping.__dataclass_fields__ if k != "name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        entries = {k: cleaned.get(k) for k in self.mapping_keys()}
+        if any(v is None for k, v in entries.items() if self.fields[k].required):
+            return cleaned  # the field errors already say what is missing
+        entries = {k: (v.strip() if isinstance(v, str) else v) for k, v in entries.items()}
+        try:
+            mapping = mapped.ColumnMapping.from_dict(entries, name=cleaned.get("name") or "?")
+        except mapped.MappingError as exc:
+            raise ValidationError(str(exc)) from None
+        self.instance.mapping = mapping.to_dict()
+        return cleaned
+
+
+@admin.register(InstrumentMapping)
+class InstrumentMappingAdmin(SimpleHistoryAdmin):
+    """Column mappings of generic CSV/XLSX exports, one per instrument: uploads to a
+    measurement of that instrument that no cycler reader recognises are read with it."""
+
+    form = InstrumentMappingForm
+    list_display = ("name", "instrument", "capacity_label", "created_by", "updated_at")
+    search_fields = ("name", "instrument", "description")
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "instrument", "description")}),
+        (
+            "Columns",
+            {
+                "fields": (
+                    ("time_column", "time_unit"),
+                    "voltage_column",
+                    ("current_column", "current_unit", "charge_current"),
+                    "cycle_column",
+                    "step_column",
+                )
+            },
+        ),
+        (
+            "Capacity and energy",
+            {
+                "fields": (
+                    ("charge_capacity_column", "discharge_capacity_column"),
+                    "capacity_column",
+                    ("capacity_unit", "capacity_restarts"),
+                    ("charge_energy_column", "discharge_energy_column", "energy_unit"),
+                )
+            },
+        ),
+        ("File layout", {"fields": ("header_row",)}),
+        ("Record", {"fields": ("created_by", "created_at", "updated_at")}),
+    )
+
+    @admin.display(description="capacity")
+    def capacity_label(self, obj: InstrumentMapping) -> str:
+        m = obj.mapping
+        columns = m.get("capacity_column") or (
+            f"{m.get('charge_capacity_column')} / {m.get('discharge_capacity_column')}"
+        )
+        return f"{columns} ({m.get('capacity_unit')}, restarts {m.get('capacity_restarts')})"
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -204,9 +204,11 @@ def _text(value) -> str:
     return str(value)
 
 
-def cached_table(raw) -> pd.DataFrame | None:
-    """The file's normalised table if an analysis has cached it (never parses in a request)."""
-    path = job_services.parquet_path(raw.sha256)
+def cached_table(raw, measurement: Measurement) -> pd.DataFrame | None:
+    """The file's normalised table if an analysis has cached it (never parses in a request);
+    a generic table's is the one read through its instrument's current column mapping."""
+    mapping = job_services.column_mapping_of(measurement, raw)
+    path = job_services.parquet_path(raw.sha256, mapping)
     if not path.is_file():
         return None
     try:
@@ -231,8 +233,10 @@ def artifact_file(result: AnalysisResult, name: str) -> Path | None:
 def provenance(job: AnalysisJob) -> list[tuple[str, str]]:
     kind_title = _kind_title(job.kind)
     mass = "none" if job.active_mass_mg is None else f"{job.active_mass_mg:.4f} mg"
-    return [
-        ("Input file", f"{job.raw_file.original_name} ({job.raw_file.detected_format or '?'})"),
+    mapping = job.column_mapping or {}
+    file_format = "generic table" if mapping else (job.raw_file.detected_format or "?")
+    rows = [
+        ("Input file", f"{job.raw_file.original_name} ({file_format})"),
         ("Input SHA-256", ", ".join(job.input_checksums)),
         ("Analysis", f"{kind_title} ({job.kind}), version {job.kind_version or '?'}"),
         ("Parser version", job.parser_version or "?"),
@@ -240,6 +244,10 @@ def provenance(job: AnalysisJob) -> list[tuple[str, str]]:
         ("Active mass", mass),
         ("Cache key", job.cache_key or "–"),
     ]
+    if mapping:
+        name, instrument = mapping.get("name", "?"), mapping.get("instrument", "?")
+        rows.insert(2, ("Column mapping", f"{name} (instrument {instrument})"))
+    return rows
 
 
 def _kind_title(key: str) -> str:

@@ -54,12 +54,19 @@ from characterization.models import (
     AnalysisJob,
     AnalysisResult,
     CoinCell,
+    InstrumentMapping,
     JobStatus,
     Measurement,
     MeasurementType,
     RawFile,
 )
-from characterization.parsers import ParseError, read_cycler_file
+from characterization.parsers import (
+    ColumnMapping,
+    MappingError,
+    ParseError,
+    read_cycler_file,
+    read_mapped_file,
+)
 from characterization.parsers.reader import PARSER_VERSION
 
 logger = logging.getLogger(__name__)
@@ -73,6 +80,9 @@ RESULTS_DIR = "results"
 # Files a chemist meant as cycler files even when their content was not recognised (a damaged
 # or truncated upload): they get jobs, which fail saying what is wrong with the file.
 CYCLER_EXTENSIONS = (".nda", ".ndax", ".mpr", ".mpt", ".res")
+# Files no cycler reader recognises, read through the column mapping saved for the measurement's
+# instrument (InstrumentMapping) when it has one.
+TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx")
 SEND_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3}
 
 
@@ -169,6 +179,7 @@ class JobSpec:
     parameters: dict
     input_checksums: list[str]
     active_mass_mg: float | None
+    column_mapping: dict = field(default_factory=dict)  # InstrumentMapping.snapshot(), or {}
 
     @property
     def cache_key(self) -> str:
@@ -179,6 +190,7 @@ class JobSpec:
             parameters=self.parameters,
             input_checksums=self.input_checksums,
             active_mass_mg=self.active_mass_mg,
+            column_mapping=self.column_mapping,
         )
 
 
@@ -190,8 +202,10 @@ def cache_key_for(
     parameters: Mapping,
     input_checksums: Sequence[str],
     active_mass_mg: float | None,
+    column_mapping: Mapping | None = None,
 ) -> str:
-    """SHA-256 of the canonical JSON of the inputs (sorted keys, no spaces, no NaN)."""
+    """SHA-256 of the canonical JSON of the inputs (sorted keys, no spaces, no NaN); the
+    column mapping enters only when there is one, so the keys of cycler files are unchanged."""
     document = {
         "kind": kind,
         "kind_version": int(kind_version),
@@ -200,6 +214,8 @@ def cache_key_for(
         "inputs": list(input_checksums),
         "active_mass_mg": None if active_mass_mg is None else float(active_mass_mg),
     }
+    if column_mapping:
+        document["column_mapping"] = dict(column_mapping)
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
@@ -211,7 +227,11 @@ def active_mass_of(measurement: Measurement) -> float | None:
 
 
 def job_spec(
-    *, definition: AnalysisDefinition, raw_file: RawFile, active_mass_mg: float | None
+    *,
+    definition: AnalysisDefinition,
+    raw_file: RawFile,
+    active_mass_mg: float | None,
+    column_mapping: dict | None = None,
 ) -> JobSpec:
     """The spec of a definition on a file, with this process' kind and parser versions."""
     kind = _kind(definition.kind)
@@ -222,18 +242,41 @@ def job_spec(
         parameters=kind.clean_parameters(definition.parameters),
         input_checksums=[raw_file.sha256],
         active_mass_mg=active_mass_mg,
+        column_mapping=dict(column_mapping or {}),
     )
 
 
 def cycling_files(measurement: Measurement) -> list[RawFile]:
     """Raw files of the measurement a cycling analysis should read: those recognised as cycler
-    files, and damaged ones that carry a cycler extension (their jobs say what is wrong)."""
+    files, damaged ones that carry a cycler extension (their jobs say what is wrong) and, when
+    the instrument has a column mapping, unrecognised tables (.csv, .tsv, .txt, .xlsx)."""
     raws = [link.raw_file for link in measurement.files.select_related("raw_file")]
+    mapped = InstrumentMapping.for_instrument(measurement.instrument) is not None
     return [
         raw
         for raw in raws
-        if raw.detected_format or raw.original_name.lower().endswith(CYCLER_EXTENSIONS)
+        if raw.detected_format
+        or raw.original_name.lower().endswith(CYCLER_EXTENSIONS)
+        or (mapped and _is_mapped_table(raw))
     ]
+
+
+def _is_mapped_table(raw: RawFile) -> bool:
+    return not raw.detected_format and raw.original_name.lower().endswith(TABLE_EXTENSIONS)
+
+
+def column_mapping_of(measurement: Measurement, raw_file: RawFile) -> dict:
+    """The snapshot of the column mapping the file is read with: its instrument's mapping for
+    an unrecognised table, {} for a cycler file (read by its format's reader)."""
+    if not _is_mapped_table(raw_file):
+        return {}
+    mapping = InstrumentMapping.for_instrument(measurement.instrument)
+    if mapping is None:
+        return {}
+    try:
+        return mapping.snapshot()
+    except MappingError:  # saved before a stricter check: the job fails saying so
+        return {"name": mapping.name, "instrument": mapping.instrument, "mapping": mapping.mapping}
 
 
 # --- enqueueing -------------------------------------------------------------------------------
@@ -253,8 +296,11 @@ def job_enqueue(
     if active is not None:
         return active
     mass = active_mass_of(measurement)
+    mapping = column_mapping_of(measurement, raw_file)
     try:
-        spec = job_spec(definition=definition, raw_file=raw_file, active_mass_mg=mass)
+        spec = job_spec(
+            definition=definition, raw_file=raw_file, active_mass_mg=mass, column_mapping=mapping
+        )
     except AnalysisError as exc:
         return AnalysisJob.objects.create(
             **inputs,
@@ -262,6 +308,7 @@ def job_enqueue(
             parameters=definition.parameters,
             input_checksums=[raw_file.sha256],
             active_mass_mg=mass,
+            column_mapping=mapping,
             status=JobStatus.FAILED,
             error=f"The definition “{definition.name}” cannot run: {exc.message}.",
             finished_at=timezone.now(),
@@ -288,6 +335,7 @@ def _spec_fields(spec: JobSpec) -> dict:
         "parameters": spec.parameters,
         "input_checksums": spec.input_checksums,
         "active_mass_mg": spec.active_mass_mg,
+        "column_mapping": spec.column_mapping,
         "cache_key": spec.cache_key,
     }
 
@@ -380,7 +428,12 @@ def definition_rerun_all(*, definition: AnalysisDefinition, user=None) -> RerunR
     for measurement in measurements.iterator(chunk_size=200):
         mass = active_mass_of(measurement)
         for raw in cycling_files(measurement):
-            key = job_spec(definition=definition, raw_file=raw, active_mass_mg=mass).cache_key
+            key = job_spec(
+                definition=definition,
+                raw_file=raw,
+                active_mass_mg=mass,
+                column_mapping=column_mapping_of(measurement, raw),
+            ).cache_key
             current = AnalysisJob.objects.filter(
                 definition=definition, measurement=measurement, raw_file=raw, cache_key=key
             ).exclude(status__in=[JobStatus.FAILED, JobStatus.CANCELLED])
@@ -561,6 +614,7 @@ class _Run:
             parameters=kind.clean_parameters(job.parameters),
             input_checksums=list(job.input_checksums),
             active_mass_mg=job.active_mass_mg,
+            column_mapping=dict(job.column_mapping or {}),
         )
         if spec.cache_key != job.cache_key:  # this worker runs newer code than the enqueuer
             self._mine().update(**_spec_fields(spec))
@@ -570,7 +624,7 @@ class _Run:
         if kind.needs_active_mass and job.active_mass_mg is None:
             raise JobDataError(_no_mass_message(job, kind))
         self.progress(5, f"reading {raw.original_name}")
-        table, cached = normalised_table(raw)
+        table, cached = normalised_table(raw, column_mapping=spec.column_mapping)
         source = "cached table" if cached else "parsed"
         self.progress(25, f"{len(table):,} rows ({source}); running {kind.title}")
         context = registry.AnalysisContext(
@@ -649,16 +703,26 @@ def _no_mass_message(job: AnalysisJob, kind: registry.AnalysisKind) -> str:
 # --- the normalised table and the stored result -------------------------------------------
 
 
-def parquet_path(sha256: str) -> Path:
-    """MEDIA_ROOT/parquet/<sha256>.p<parser version>.parquet: a parser change rebuilds it."""
+def parquet_path(sha256: str, column_mapping: Mapping | None = None) -> Path:
+    """MEDIA_ROOT/parquet/<sha256>.p<parser version>[.m<mapping hash>].parquet: a parser
+    change rebuilds it, and a table read through another column mapping is another table."""
     storage.raw_path(sha256)  # validates the digest
-    return Path(settings.MEDIA_ROOT) / PARQUET_DIR / f"{sha256}.p{PARSER_VERSION}.parquet"
+    suffix = f".m{_mapping_hash(column_mapping)}" if column_mapping else ""
+    return Path(settings.MEDIA_ROOT) / PARQUET_DIR / f"{sha256}.p{PARSER_VERSION}{suffix}.parquet"
 
 
-def normalised_table(raw: RawFile) -> tuple[pd.DataFrame, bool]:
+def _mapping_hash(column_mapping: Mapping) -> str:
+    canonical = json.dumps(column_mapping.get("mapping", {}), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def normalised_table(
+    raw: RawFile, *, column_mapping: Mapping | None = None
+) -> tuple[pd.DataFrame, bool]:
     """(table, from cache): the Parquet cache of the file's normalised table, else the parser
-    (and the cache is written, atomically, for the next analysis of the same content)."""
-    cache = parquet_path(raw.sha256)
+    (and the cache is written, atomically, for the next analysis of the same content). With a
+    column mapping snapshot the file is read through that mapping (read_mapped_file)."""
+    cache = parquet_path(raw.sha256, column_mapping)
     cached = _read_cache(cache)
     if cached is not None:
         return cached, True
@@ -667,7 +731,7 @@ def normalised_table(raw: RawFile) -> tuple[pd.DataFrame, bool]:
         cached = _read_cache(cache)
         if cached is not None:
             return cached, True
-        return _parse_to_cache(raw, cache), False
+        return _parse_to_cache(raw, cache, column_mapping), False
 
 
 def _read_cache(cache: Path) -> pd.DataFrame | None:
@@ -693,16 +757,29 @@ def _exclusive(lock_path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _parse_to_cache(raw: RawFile, cache: Path) -> pd.DataFrame:
+def _parse_to_cache(raw: RawFile, cache: Path, column_mapping: Mapping | None) -> pd.DataFrame:
     source = storage.raw_path(raw.sha256)
     if not source.exists():
         raise JobDataError(
             f"The stored content of {raw.original_name} (sha256 {raw.short_sha}…) is missing "
             "from the file store; ask the lab manager to restore it from the backup."
         )
-    table = read_cycler_file(source).table
+    if column_mapping:
+        table = read_mapped_file(source, _column_mapping(column_mapping)).table
+    else:
+        table = read_cycler_file(source).table
     _write_atomically(cache, lambda path: table.to_parquet(path, index=False))
     return table
+
+
+def _column_mapping(snapshot: Mapping) -> ColumnMapping:
+    try:
+        return ColumnMapping.from_dict(dict(snapshot["mapping"]), name=snapshot["name"])
+    except (MappingError, KeyError, TypeError) as exc:
+        raise JobDataError(
+            f"The column mapping “{snapshot.get('name', '?')}” cannot read files: {exc}. "
+            "Ask the lab manager to correct it in the admin, then re-run the job."
+        ) from None
 
 
 def _write_atomically(final: Path, write) -> None:
@@ -731,6 +808,7 @@ def result_store(spec: JobSpec, output: registry.AnalysisOutput) -> AnalysisResu
         "parameters": spec.parameters,
         "input_checksums": spec.input_checksums,
         "active_mass_mg": spec.active_mass_mg,
+        "column_mapping": spec.column_mapping,
         "summary": jsonable(output.summary),
         "figures": jsonable(output.figures),
         "artifacts": artifacts,

@@ -209,7 +209,7 @@ def measurement_profiles(request: HttpRequest, code: str) -> HttpResponse:
     raw = job_queries.cycling_file(measurement, request.GET.get("file", ""))
     if raw is None:
         raise Http404("no such cycler file in this measurement")
-    table = job_queries.cached_table(raw)
+    table = job_queries.cached_table(raw, measurement)
     context = {"measurement": measurement, "raw": raw, "cycles_text": "", "error": ""}
     if table is None:
         context["error"] = "The profiles appear once an analysis has read this file."

@@ -1,5 +1,5 @@
 """Characterization models: electrodes and coin cells, measurements and their raw files,
-analysis definitions, jobs and results."""
+analysis definitions, jobs and results, column mappings of instruments' generic tables."""
 
 from characterization.models.cells import (
     CastingMethod,
@@ -15,6 +15,7 @@ from characterization.models.jobs import (
     AnalysisResult,
     JobStatus,
 )
+from characterization.models.mappings import InstrumentMapping
 from characterization.models.measurements import (
     Measurement,
     MeasurementFile,
@@ -34,6 +35,7 @@ __all__ = [
     "CellFormat",
     "CoinCell",
     "Electrode",
+    "InstrumentMapping",
     "Measurement",
     "MeasurementFile",
     "MeasurementType",

@@ -4,8 +4,9 @@ An AnalysisDefinition names a registered analysis kind (code in the repository, 
 the database) with parameters checked against the kind's schema, and the measurement types it
 runs on automatically. An AnalysisJob is one run of a definition on one raw file of a
 measurement: it snapshots everything that decides the numbers (kind version, parser version,
-cleaned parameters, input SHA-256, the cell's active mass) and their hash, the cache key. An
-AnalysisResult is stored once per cache key, so identical inputs reuse it instead of computing.
+cleaned parameters, input SHA-256, the cell's active mass and, for a generic table, the column
+mapping it is read with) and their hash, the cache key. An AnalysisResult is stored once per
+cache key, so identical inputs reuse it instead of computing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class JobStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+_MAPPING_HELP = (
+    "The instrument column mapping a generic table was read with ({name, instrument, mapping}); "
+    "empty for files a cycler reader recognised."
+)
 
 
 class AnalysisDefinition(models.Model):
@@ -83,6 +88,7 @@ class AnalysisResult(models.Model):
     parameters = models.JSONField(default=dict)
     input_checksums = models.JSONField("input SHA-256", default=list)
     active_mass_mg = models.FloatField("active mass (mg)", null=True, blank=True)
+    column_mapping = models.JSONField(default=dict, blank=True, help_text=_MAPPING_HELP)
     summary = models.JSONField(default=dict)
     figures = models.JSONField(default=dict)
     artifacts = models.JSONField(default=list)
@@ -122,6 +128,7 @@ class AnalysisJob(models.Model):
     parameters = models.JSONField(default=dict)
     input_checksums = models.JSONField("input SHA-256", default=list)
     active_mass_mg = models.FloatField("active mass (mg)", null=True, blank=True)
+    column_mapping = models.JSONField(default=dict, blank=True, help_text=_MAPPING_HELP)
     cache_key = models.CharField(max_length=64, blank=True, db_index=True)
 
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)

@@ -42,20 +42,53 @@ def read_arbin_res(path: str | Path) -> tuple[pd.DataFrame, dict]:
 
 
 def _normalise(raw: pd.DataFrame) -> pd.DataFrame:
-    cycle = raw["Cycle_Index"].to_numpy()
-    step = _table.run_ids(cycle, raw["Step_Index"])
-    current_ma = raw["Current"].to_numpy(dtype=float) * 1000.0
-    return _table.build_table(
-        time_s=raw["Test_Time"].to_numpy(),
-        cycle=cycle,
-        step=step,
-        step_type=_table.classify_by_current(step, current_ma),
-        current_ma=current_ma,
-        voltage_v=raw["Voltage"].to_numpy(),
+    """Channel_Normal_Table stores A, Ah and Wh in unit-less columns."""
+    return arbin_table(
+        time_s=raw["Test_Time"].to_numpy(dtype=float),
+        cycle_index=raw["Cycle_Index"].to_numpy(),
+        step_index=raw["Step_Index"].to_numpy(),
+        current_ma=raw["Current"].to_numpy(dtype=float) * 1000.0,
+        voltage_v=raw["Voltage"].to_numpy(dtype=float),
         charge_mah=raw["Charge_Capacity"].to_numpy(dtype=float) * 1000.0,
         discharge_mah=raw["Discharge_Capacity"].to_numpy(dtype=float) * 1000.0,
         charge_mwh=raw["Charge_Energy"].to_numpy(dtype=float) * 1000.0,
         discharge_mwh=raw["Discharge_Energy"].to_numpy(dtype=float) * 1000.0,
+    )
+
+
+def arbin_table(
+    *,
+    time_s: np.ndarray,
+    cycle_index: np.ndarray,
+    step_index: np.ndarray,
+    current_ma: np.ndarray,
+    voltage_v: np.ndarray,
+    charge_mah: np.ndarray,
+    discharge_mah: np.ndarray,
+    charge_mwh: np.ndarray | None,
+    discharge_mwh: np.ndarray | None,
+) -> pd.DataFrame:
+    """The normalised table from Arbin's channel columns, already in mA, V, mAh, mWh, s and
+    in record order; shared by the .res and the .xlsx readers.
+
+    Cycle labels are Cycle_Index as is; Arbin's capacities accumulate until Cycle_Index
+    advances, so they already are the cumulative-within-cycle values; `step` counts changes of
+    (Cycle_Index, Step_Index) since Step_Index is the schedule's step number and repeats; step
+    types come from each step's mean current (Arbin records none).
+    """
+    cycle = np.asarray(cycle_index)
+    step = _table.run_ids(cycle, step_index)
+    return _table.build_table(
+        time_s=time_s,
+        cycle=cycle,
+        step=step,
+        step_type=_table.classify_by_current(step, current_ma),
+        current_ma=current_ma,
+        voltage_v=voltage_v,
+        charge_mah=charge_mah,
+        discharge_mah=discharge_mah,
+        charge_mwh=charge_mwh,
+        discharge_mwh=discharge_mwh,
     )
 
 

@@ -7,9 +7,11 @@ which never fails and keeps ASCII column names intact).
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
+from .arbin_xlsx import is_arbin_sheet_names
 from .errors import ParseError, file_label
 
 NEWARE_NDA = "neware_nda"
@@ -17,6 +19,7 @@ NEWARE_NDAX = "neware_ndax"
 BIOLOGIC_MPR = "biologic_mpr"
 BIOLOGIC_MPT = "biologic_mpt"
 ARBIN_RES = "arbin_res"
+ARBIN_XLSX = "arbin_xlsx"
 MACCOR_TXT = "maccor_txt"
 NEWARE_BTSDA_CSV = "neware_btsda_csv"
 
@@ -26,6 +29,7 @@ FORMATS: tuple[str, ...] = (
     BIOLOGIC_MPR,
     BIOLOGIC_MPT,
     ARBIN_RES,
+    ARBIN_XLSX,
     MACCOR_TXT,
     NEWARE_BTSDA_CSV,
 )
@@ -34,8 +38,10 @@ _HEAD_BYTES = 8192
 _JET_SIGNATURES = (b"\x00\x01\x00\x00Standard Jet DB", b"\x00\x01\x00\x00Standard ACE DB")
 _MPT_MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 _ZIP_MAGIC = b"PK\x03\x04"
+_XLSX_WORKBOOK = "xl/workbook.xml"
+_SHEET_NAME = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\bname=\"([^\"]*)\"")
 _KNOWN = (
-    "Neware .nda/.ndax, BioLogic .mpr/.mpt, Arbin .res, Maccor text export "
+    "Neware .nda/.ndax, BioLogic .mpr/.mpt, Arbin .res or .xlsx, Maccor text export "
     "or Neware BTSDA .csv export"
 )
 
@@ -84,21 +90,40 @@ def _binary_format(path: Path, head: bytes) -> str | None:
 
 
 def _zip_format(path: Path) -> str:
-    """A .ndax is a zip archive holding data.ndc; any other zip is not a cycler file."""
+    """A .ndax is a zip archive holding data.ndc; an .xlsx workbook with Arbin's sheets
+    (Global_Info, Channel_<n>_<part>) is an Arbin export; any other zip is not a cycler file
+    (a generic .xlsx table is read through its instrument's column mapping instead)."""
     try:
         with zipfile.ZipFile(path) as archive:
-            names = {Path(name).name for name in archive.namelist()}
-    except (zipfile.BadZipFile, OSError) as exc:
+            members = archive.namelist()
+            names = {Path(name).name for name in members}
+            workbook = archive.read(_XLSX_WORKBOOK) if _XLSX_WORKBOOK in members else None
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise ParseError(
-            f"{file_label(path)}: a zip archive (as Neware .ndax files are) that is damaged or "
-            "truncated; upload the complete file again."
+            f"{file_label(path)}: a zip archive (as Neware .ndax and .xlsx files are) that is "
+            "damaged or truncated; upload the complete file again."
         ) from exc
     if "data.ndc" in names:
         return NEWARE_NDAX
+    if workbook is not None:
+        sheets = [_xml_text(n) for n in _SHEET_NAME.findall(workbook)]
+        if is_arbin_sheet_names(sheets):
+            return ARBIN_XLSX
+        raise ParseError(
+            f"{file_label(path)}: an Excel workbook without Arbin's Global_Info or Channel "
+            "sheets; a generic table is read with the column mapping saved for its instrument."
+        )
     raise ParseError(
         f"{file_label(path)}: a zip archive without Neware data (no data.ndc inside), "
         f"not a cycler file. Expected a {_KNOWN}."
     )
+
+
+def _xml_text(raw: bytes) -> str:
+    text = raw.decode("utf-8", errors="replace")
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
+        text = text.replace(entity, char)
+    return text.replace("&amp;", "&")
 
 
 def _text_format(text: str) -> str | None:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from . import detect
 from .arbin_res import read_arbin_res
+from .arbin_xlsx import read_arbin_xlsx
 from .biologic import read_biologic, read_biologic_eis
 from .errors import NotCyclingFileError, ParseError, file_label
 from .maccor import read_maccor
@@ -20,12 +21,14 @@ from .schema import COLUMNS
 # Bump when a rule changes what a table holds, so cached normalised tables are rebuilt.
 PARSER_VERSION = "1"
 
+CHARGE_FIRST_RULE = "charge half cycle + following discharge; leading discharge is cycle 0"
 _CYCLE_RULES = {
     detect.NEWARE_NDA: "fastnda/NewareNDA cycle_mode 'chg' (charge after discharge starts one)",
     detect.NEWARE_NDAX: "fastnda/NewareNDA cycle_mode 'chg' (charge after discharge starts one)",
-    detect.BIOLOGIC_MPR: "charge half cycle + following discharge; leading discharge is cycle 0",
-    detect.BIOLOGIC_MPT: "charge half cycle + following discharge; leading discharge is cycle 0",
+    detect.BIOLOGIC_MPR: CHARGE_FIRST_RULE,
+    detect.BIOLOGIC_MPT: CHARGE_FIRST_RULE,
     detect.ARBIN_RES: "instrument Cycle_Index (from 1)",
+    detect.ARBIN_XLSX: "instrument Cycle_Index (from 1)",
     detect.MACCOR_TXT: "instrument Cyc# (from 0)",
     detect.NEWARE_BTSDA_CSV: "instrument Cycle Index (from 1)",
 }
@@ -33,7 +36,8 @@ _CYCLE_RULES = {
 
 @dataclass(frozen=True)
 class ParsedFile:
-    """A parsed measurement: `format` is one of detect.FORMATS; `table` follows schema.COLUMNS
+    """A parsed measurement: `format` is one of detect.FORMATS ("mapped" for a generic table
+    read through a column mapping, see mapped.py); `table` follows schema.COLUMNS
     for cycling files (biologic.EIS_COLUMNS for read_eis_file); `metadata` holds at least
     source_library ("kiln" for our own text readers), source_version, units_seen (quantity ->
     unit as the file stored it), parser_version and, for cycling files, cycle_rule."""
@@ -53,7 +57,7 @@ def read_cycler_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
     """
     path = Path(path)
     fmt = _resolve(path, fmt)
-    table, meta = _guarded(path, fmt, lambda: _READERS[fmt](path, fmt))
+    table, meta = guarded(path, fmt, lambda: _READERS[fmt](path, fmt))
     if table.empty:
         raise ParseError(f"{file_label(path)}: the file holds no data records.")
     if tuple(table.columns) != COLUMNS:  # a parser bug, not the user's file
@@ -71,7 +75,7 @@ def read_eis_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
     fmt = _resolve(path, fmt)
     if fmt not in (detect.BIOLOGIC_MPR, detect.BIOLOGIC_MPT):
         raise ParseError(f"{file_label(path)}: a {fmt} file, not an impedance (EIS) file.")
-    table, meta = _guarded(path, fmt, lambda: read_biologic_eis(path, fmt))
+    table, meta = guarded(path, fmt, lambda: read_biologic_eis(path, fmt))
     meta["parser_version"] = PARSER_VERSION
     return ParsedFile(format=fmt, table=table, metadata=meta)
 
@@ -86,7 +90,7 @@ def _resolve(path: Path, fmt: str) -> str:
     return fmt
 
 
-def _guarded(path: Path, fmt: str, read: Callable[[], tuple]) -> tuple:
+def guarded(path: Path, fmt: str, read: Callable[[], tuple]) -> tuple:
     """Run a reader; anything but our own errors becomes a ParseError naming the file, so a
     job fails with a sentence instead of a library traceback (kept as __cause__ for logs)."""
     try:
@@ -101,14 +105,15 @@ def _guarded(path: Path, fmt: str, read: Callable[[], tuple]) -> tuple:
         ) from exc
 
 
-# The format modules import their libraries (fastnda + polars, galvani) only when reading,
-# so a worker parsing a Maccor file never loads them.
+# The format modules import their libraries (fastnda + polars, galvani, calamine) only when
+# reading, so a worker parsing a Maccor file never loads them.
 _READERS: dict[str, Callable[[Path, str], tuple[pd.DataFrame, dict]]] = {
     detect.NEWARE_NDA: read_neware_binary,
     detect.NEWARE_NDAX: read_neware_binary,
     detect.BIOLOGIC_MPR: read_biologic,
     detect.BIOLOGIC_MPT: read_biologic,
     detect.ARBIN_RES: lambda path, _fmt: read_arbin_res(path),
+    detect.ARBIN_XLSX: lambda path, _fmt: read_arbin_xlsx(path),
     detect.MACCOR_TXT: lambda path, _fmt: read_maccor(path),
     detect.NEWARE_BTSDA_CSV: lambda path, _fmt: read_neware_csv(path),
 }

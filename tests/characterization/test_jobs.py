@@ -483,7 +483,7 @@ def test_a_transient_database_error_gives_the_job_back_and_is_raised_for_the_ret
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     job = measurement.analysis_jobs.get(kind="cycling_summary")
 
-    def database_gone(raw):
+    def database_gone(raw, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(job_services, "normalised_table", database_gone)
