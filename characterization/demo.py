@@ -25,7 +25,7 @@ from lims.services import sample_register
 
 DEMO_ELECTRODE = "Demo electrode 80:10:10"
 DEMO_DISC_MASSES_MG = (12.05, 11.87, 12.31, 11.95)
-DEMO_CYCLER_FILE = "neware_navani_test.ndax"
+DEMO_CYCLER_FILE = "neware_fastnda_nw4-120-1-6-53.ndax"  # 160 cycles
 
 
 def _cycler_file() -> Path | None:
