@@ -11,6 +11,7 @@ from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
 from synthesis import services
+from synthesis.forms import lot_create_kwargs
 from synthesis.models import (
     Batch,
     BatchReagent,
@@ -370,19 +371,7 @@ class LotAdmin(SimpleHistoryAdmin):
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data
-        saved = services.lot_create(
-            user=request.user,
-            chemical=data["chemical"],
-            supplier=data["supplier"],
-            lot_number=data["lot_number"],
-            amount=data["amount_left"],
-            amount_unit=data["amount_unit"],
-            purity_percent=data["purity_percent"],
-            received_on=data["received_on"],
-            opened_on=data.get("opened_on"),
-            expires_on=data.get("expires_on"),
-            location=data.get("location", ""),
-        )
+        saved = services.lot_create(user=request.user, **lot_create_kwargs(data))
         obj.pk, obj.sample = saved.pk, saved.sample
         obj._state.adding = False
 

@@ -406,3 +406,20 @@ class BatchFilterForm(forms.Form):
             created_to=data.get("created_to"),
             q=data.get("q", "").strip(),
         )
+
+
+def lot_create_kwargs(data: dict) -> dict:
+    """synthesis.services.lot_create's arguments from a lot form's cleaned data (the web form
+    and the admin share it)."""
+    return {
+        "chemical": data["chemical"],
+        "supplier": data["supplier"],
+        "lot_number": data["lot_number"],
+        "amount": data["amount_left"],
+        "amount_unit": data["amount_unit"],
+        "purity_percent": data["purity_percent"],
+        "received_on": data["received_on"],
+        "opened_on": data.get("opened_on"),
+        "expires_on": data.get("expires_on"),
+        "location": data.get("location", ""),
+    }

@@ -27,6 +27,7 @@ from synthesis.forms import (
     SeriesForm,
     StepLogForm,
     apply_errors,
+    lot_create_kwargs,
 )
 from synthesis.models import Batch, BatchStepLog, Chemical, Recipe, Series
 from synthesis.recipe_forms import RecipeEditor, StepForm
@@ -460,19 +461,7 @@ def lot_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            lot = services.lot_create(
-                user=request.user,
-                chemical=data["chemical"],
-                supplier=data["supplier"],
-                lot_number=data["lot_number"],
-                amount=data["amount_left"],
-                amount_unit=data["amount_unit"],
-                purity_percent=data["purity_percent"],
-                received_on=data["received_on"],
-                opened_on=data["opened_on"],
-                expires_on=data["expires_on"],
-                location=data["location"],
-            )
+            lot = services.lot_create(user=request.user, **lot_create_kwargs(data))
         except ValidationError as err:
             apply_errors(form, err)
         else:

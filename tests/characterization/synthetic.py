@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from characterization.parsers.schema import COLUMNS
+
 
 @dataclass(frozen=True)
 class HalfCycle:
@@ -78,18 +80,7 @@ def assemble(
     hours = np.divide(dq, current, out=np.zeros_like(dq), where=current > 0)
     table["time_s"] = np.cumsum(hours * 3600.0 + np.where(current > 0, 0.0, 60.0))
     table["step"] = np.cumsum(table["step_type"] != table["step_type"].shift()).astype(int)
-    columns = [
-        "time_s",
-        "cycle",
-        "step",
-        "step_type",
-        "current_ma",
-        "voltage_v",
-        "charge_capacity_mah",
-        "discharge_capacity_mah",
-        "charge_energy_mwh",
-        "discharge_energy_mwh",
-    ]
+    columns = list(COLUMNS)
     return table.loc[:, columns]
 
 
