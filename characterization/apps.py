@@ -13,14 +13,16 @@ class CharacterizationConfig(AppConfig):
     def ready(self) -> None:
         from celery.signals import worker_ready
 
-        from characterization import exports, panels
+        from characterization import cell_import, exports, panels
         from characterization.analysis_test_kinds import ENV_FLAG, register_test_kinds
         from lims import exports as lims_exports
+        from lims import sample_import
 
         worker_ready.connect(_recover_jobs_at_worker_start, dispatch_uid="kiln-jobs-recover")
         panels.register_all()
         lims_exports.register_files(exports.raw_files)
         lims_exports.register_properties(exports.cell_properties)
+        sample_import.register_kind_importer("cell", cell_import.CELL_IMPORTER)
         if os.environ.get(ENV_FLAG) == "1":
             register_test_kinds()
 

@@ -39,7 +39,8 @@ def sample_import_view(request: HttpRequest) -> HttpResponse:
             rows=form.cleaned_data["file"], mode=form.cleaned_data["mode"],
             dry_run=form.cleaned_data["dry_run"], user=request.user,
         )  # fmt: skip
-    return render(request, "lims/sample_import.html", {"form": form, "report": report})
+    context = {"form": form, "report": report, "columns": sample_import.columns()}
+    return render(request, "lims/sample_import.html", context)
 
 
 def sample_export_view(request: HttpRequest, fmt: str) -> HttpResponse:
@@ -51,10 +52,10 @@ def sample_export_view(request: HttpRequest, fmt: str) -> HttpResponse:
     rows = sample_import.export_rows(qs)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
-        content = tabular.write_xlsx(sample_import.COLUMNS, rows, title="samples")
+        content = tabular.write_xlsx(sample_import.columns(), rows, title="samples")
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
-        content, mime = tabular.write_csv(sample_import.COLUMNS, rows), "text/csv; charset=utf-8"
+        content, mime = tabular.write_csv(sample_import.columns(), rows), "text/csv; charset=utf-8"
     response = HttpResponse(content, content_type=mime)
     response["Content-Disposition"] = f'attachment; filename="kiln-samples-{stamp}.{fmt}"'
     return response

@@ -4,6 +4,7 @@ Kiln exported imports back unchanged."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -17,6 +18,30 @@ COLUMNS = ("code", "kind", "name", "formula", "status", "location", "owner", "pr
            "notes", "parents")  # fmt: skip
 EDITABLE = ("name", "formula", "status", "location", "owner", "project", "notes")
 MODES = ("update", "skip", "fail")
+
+
+@dataclass(frozen=True)
+class KindImporter:
+    """Extra columns of one sample kind, registered by the app that owns its records (e.g. the
+    disc masses of a coin cell): `create(row, values, user)` builds the record and its sample
+    when the row fills any of the columns; `export(sample_ids)` gives their values as text."""
+
+    columns: tuple[str, ...]
+    create: Callable[[dict, dict, object], Sample]
+    export: Callable[[list[int]], dict[int, dict[str, str]]]
+
+
+_importers: dict[str, KindImporter] = {}
+
+
+def register_kind_importer(kind: str, importer: KindImporter) -> None:
+    _importers[kind] = importer
+
+
+def columns() -> tuple[str, ...]:
+    """The import/export columns: the registry's, then each kind importer's."""
+    extra = [c for importer in _importers.values() for c in importer.columns]
+    return COLUMNS + tuple(dict.fromkeys(extra))
 
 
 @dataclass
@@ -64,9 +89,13 @@ def _import_row(row: dict, mode: str, user, report: ImportReport) -> None:
     values = _clean(row)
     code = row.get("code", "")
     if not code:
-        sample = sample_register(
-            owner=values.pop("owner") or user, parents=values.pop("parents"), **values
-        )
+        importer = _importers.get(values["kind"])
+        if importer and any(row.get(c) for c in importer.columns):
+            sample = importer.create(row, values, user)
+        else:
+            sample = sample_register(
+                owner=values.pop("owner") or user, parents=values.pop("parents"), **values
+            )
         report.created.append(sample.code)
         return
     sample = Sample.objects.select_for_update().filter(code=code).first()
@@ -77,7 +106,31 @@ def _import_row(row: dict, mode: str, user, report: ImportReport) -> None:
     elif mode == "fail":
         raise ValidationError({"code": f"{code} already exists (mode 'fail')"})
     else:
+        _refuse_record_changes(sample, row)
         _update(sample, values, report)
+
+
+def _refuse_record_changes(sample: Sample, row: dict) -> None:
+    """A kind's own record (a cell's disc masses) is built once; import does not rewrite it."""
+    importer = _importers.get(sample.kind)
+    if importer is None:
+        return
+    stored = importer.export([sample.pk]).get(sample.pk, {})
+    for column in importer.columns:
+        if row.get(column) and not _same(row[column], stored.get(column, "")):
+            raise ValidationError(
+                {
+                    column: f"{sample.code} has {stored.get(column) or 'none'}; import does not "
+                    "change a built record"
+                }  # fmt: skip
+            )
+
+
+def _same(a: str, b: str) -> bool:
+    try:
+        return float(a) == float(b)
+    except ValueError:
+        return a.strip() == b.strip()
 
 
 def _update(sample: Sample, values: dict, report: ImportReport) -> None:
@@ -157,10 +210,18 @@ def _messages(exc: ValidationError) -> list[str]:
 
 def export_rows(samples) -> list[list[str]]:
     """The import columns for each sample (parents as 'CODE:role; ...')."""
+    samples = list(
+        samples.select_related("owner", "project").prefetch_related("parent_edges__parent")
+    )
+    extra_columns = columns()[len(COLUMNS) :]
+    extras: dict[int, dict[str, str]] = {}
+    for kind, importer in _importers.items():
+        extras.update(importer.export([s.pk for s in samples if s.kind == kind]))
     rows = []
-    for s in samples.select_related("owner", "project").prefetch_related("parent_edges__parent"):
+    for s in samples:
         parents = "; ".join(f"{e.parent.code}:{e.role}" for e in s.parent_edges.all())
+        extra = extras.get(s.pk, {})
         rows.append([s.code, s.kind, s.name, s.formula, s.status, s.location,
                      s.owner.username if s.owner else "", s.project.code if s.project else "",
-                     s.notes, parents])  # fmt: skip
+                     s.notes, parents, *(extra.get(c, "") for c in extra_columns)])  # fmt: skip
     return rows

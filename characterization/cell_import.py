@@ -1,0 +1,76 @@
+"""Coin cells in the sample import/export (lims.sample_import): a row of kind cell naming an
+electrode sheet and a disc mass is built like a cell of the cells form."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from characterization import services
+from characterization.models import CellFormat, CoinCell, Electrode
+from lims.sample_import import KindImporter
+from lims.services import lineage_link
+
+COLUMNS = ("electrode", "disc_mass_mg", "foil_disc_mass_mg", "cell_format")
+
+
+def create_cell(row: dict, values: dict, user):
+    electrode = (
+        Electrode.objects.select_related("sample")
+        .filter(sample__code=row.get("electrode", ""))
+        .first()
+    )
+    if electrode is None:
+        raise ValidationError(
+            {"electrode": f"no electrode sheet has the code {row.get('electrode')!r}"}
+        )
+    try:
+        cell = services.cell_build(
+            electrode=electrode,
+            disc_mass_mg=_number(row, "disc_mass_mg", required=True),
+            foil_disc_mass_mg=_number(row, "foil_disc_mass_mg", required=False),
+            cell_format=row.get("cell_format") or CellFormat.CR2025,
+            built_by=values["owner"] or user,
+            location=values["location"],
+            notes=values["notes"],
+        )
+    except ValidationError as exc:  # name the column, not the form's "discs[0]." row index
+        raise ValidationError(
+            {k.replace("discs[0].", ""): v for k, v in exc.message_dict.items()}
+        ) from None
+    sample = cell.sample
+    sample.name, sample.formula, sample.status = values["name"], values["formula"], values["status"]
+    sample.project = values["project"]
+    sample.save()
+    for link in values["parents"]:
+        if link.parent.pk != electrode.sample.pk:
+            lineage_link(parent=link.parent, child=sample, role=link.role)
+    return sample
+
+
+def export_cells(sample_ids: list[int]) -> dict[int, dict[str, str]]:
+    return {
+        cell.sample_id: {
+            "electrode": cell.electrode.sample.code,
+            "disc_mass_mg": repr(cell.disc_mass_mg),
+            "foil_disc_mass_mg": repr(cell.foil_disc_mass_mg),
+            "cell_format": cell.cell_format,
+        }
+        for cell in CoinCell.objects.filter(sample_id__in=sample_ids).select_related(
+            "electrode__sample"
+        )
+    }
+
+
+def _number(row: dict, column: str, *, required: bool) -> float | None:
+    text = row.get(column, "")
+    if not text:
+        if required:
+            raise ValidationError({column: "give the disc mass in mg"})
+        return None
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        raise ValidationError({column: f"{text!r} is not a number"}) from None
+
+
+CELL_IMPORTER = KindImporter(columns=COLUMNS, create=create_cell, export=export_cells)
