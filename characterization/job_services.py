@@ -327,7 +327,8 @@ def job_enqueue(
     return job
 
 
-def _spec_fields(spec: JobSpec) -> dict:
+def _spec_inputs(spec: JobSpec) -> dict:
+    """What decides a result's numbers, as stored on both the job and the result row."""
     return {
         "kind": spec.kind,
         "kind_version": spec.kind_version,
@@ -336,8 +337,11 @@ def _spec_fields(spec: JobSpec) -> dict:
         "input_checksums": spec.input_checksums,
         "active_mass_mg": spec.active_mass_mg,
         "column_mapping": spec.column_mapping,
-        "cache_key": spec.cache_key,
     }
+
+
+def _spec_fields(spec: JobSpec) -> dict:
+    return {**_spec_inputs(spec), "cache_key": spec.cache_key}
 
 
 def _reused_fields(result: AnalysisResult) -> dict:
@@ -802,13 +806,7 @@ def result_store(spec: JobSpec, output: registry.AnalysisOutput) -> AnalysisResu
         return existing
     artifacts = [_write_table(key, name, table) for name, table in output.tables.items()]
     defaults = {
-        "kind": spec.kind,
-        "kind_version": spec.kind_version,
-        "parser_version": spec.parser_version,
-        "parameters": spec.parameters,
-        "input_checksums": spec.input_checksums,
-        "active_mass_mg": spec.active_mass_mg,
-        "column_mapping": spec.column_mapping,
+        **_spec_inputs(spec),
         "summary": jsonable(output.summary),
         "figures": jsonable(output.figures),
         "artifacts": artifacts,

@@ -163,17 +163,7 @@ class BatchStepLogInline(admin.TabularInline):
     model = BatchStepLog
     extra = 0
     can_delete = False
-    fields = [
-        "order",
-        "step",
-        "done",
-        "started_at",
-        "ended_at",
-        "equipment",
-        "actual_temperature_c",
-        "rpm",
-        "notes",
-    ]
+    fields = ["order", "step", *services.STEP_LOG_FIELDS]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -22,7 +22,7 @@ from synthesis.models import (
     SeriesParameter,
 )
 from synthesis.planning import BatchPlan, PlanInputs, plan_batch
-from synthesis.services import Actual
+from synthesis.services import STEP_LOG_FIELDS, Actual
 
 DATE = forms.DateInput(attrs={"type": "date"})
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -332,15 +332,7 @@ def _ph(value: float | None) -> str:
 class StepLogForm(forms.ModelForm):
     class Meta:
         model = BatchStepLog
-        fields = [
-            "done",
-            "started_at",
-            "ended_at",
-            "equipment",
-            "actual_temperature_c",
-            "rpm",
-            "notes",
-        ]
+        fields = list(STEP_LOG_FIELDS)
         widgets = {
             "started_at": DATETIME,
             "ended_at": DATETIME,

@@ -40,20 +40,22 @@ def by_recipe(queryset: QuerySet, value: str) -> QuerySet:
     return _made_from_batches(queryset, batches)
 
 
-def by_coating(queryset: QuerySet, value: str) -> QuerySet:
-    wt = _number(value, "coating wt%")
-    batches = Batch.objects.filter(
-        coating_wt_percent__gte=wt - WT_PERCENT_TOLERANCE,
-        coating_wt_percent__lte=wt + WT_PERCENT_TOLERANCE,
+def _near(field: str, value: str, label: str, tolerance: float) -> QuerySet:
+    """Batches whose `field` is within `tolerance` of the number in `value`."""
+    target = _number(value, label)
+    return Batch.objects.filter(
+        **{f"{field}__gte": target - tolerance, f"{field}__lte": target + tolerance}
     )
+
+
+def by_coating(queryset: QuerySet, value: str) -> QuerySet:
+    batches = _near("coating_wt_percent", value, "coating wt%", WT_PERCENT_TOLERANCE)
     return _made_from_batches(queryset, batches)
 
 
 def by_calcination(queryset: QuerySet, value: str) -> QuerySet:
-    temperature = _number(value, "calcination temperature")
-    batches = Batch.objects.filter(
-        calcination_temperature_c__gte=temperature - TEMPERATURE_TOLERANCE_C,
-        calcination_temperature_c__lte=temperature + TEMPERATURE_TOLERANCE_C,
+    batches = _near(
+        "calcination_temperature_c", value, "calcination temperature", TEMPERATURE_TOLERANCE_C
     )
     return _made_from_batches(queryset, batches)
 
