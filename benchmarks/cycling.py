@@ -6,7 +6,9 @@ Usage (from the repo root):
 
 Without --file it builds (once, cached under var/bench/) a Neware .ndax of 500 cycles and about
 a million rows from the nw4 fixture (benchmarks/long_ndax.py says how, and checks it reads back
-through fastnda and NewareNDA). Each contender runs in a fresh subprocess that imports its
+through fastnda and NewareNDA). The nw4 fixture is read from the shared testdata folder
+(KILN_TESTDATA, default ../shared/testdata, its cyclers/); without it the script prints one line
+and exits 2. Each contender runs in a fresh subprocess that imports its
 library, warms up on the nw4 fixture (18,700 rows), then times its work on the long
 file (imports and warm-up excluded) and reports the process's peak RSS (getrusage ru_maxrss:
 interpreter and libraries included, the same way for every contender). The contenders run in
@@ -42,7 +44,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 VENVS = REPO / "var" / "bench-venvs"
-WARMUP = REPO.parent / "shared" / "testdata" / "cyclers" / "neware_fastnda_nw4-120-1-6-53.ndax"
 ACTIVE_MASS_MG = 10.0  # any positive mass: it only scales the specific columns
 CHECK_CYCLES = (1, 2, 3, 100, 250, 500)
 
@@ -131,15 +132,15 @@ WORKERS = {
 LIBRARY = {"kiln": "fastnda", "fastnda": "fastnda", "navani": "navani"}
 
 
-def run_worker(name: str, path: str, repeat: int) -> None:
-    """Import, warm up on the nw4 fixture, time `repeat` runs; print one JSON line."""
+def run_worker(name: str, path: str, repeat: int, warmup: str) -> None:
+    """Import, warm up on the nw4 fixture (`warmup`), time `repeat` runs; print one JSON line."""
     import warnings
     from importlib.metadata import version
 
     warnings.simplefilter("ignore")
     start = time.perf_counter()
     work = WORKERS[name]
-    work(str(WARMUP))
+    work(warmup)
     warmup_s, rss_warm = time.perf_counter() - start, _rss_mib()
     runs = []
     for _ in range(repeat):
@@ -216,11 +217,10 @@ def ensure_venv(name: str, requirement: str, minimum: tuple[int, int]) -> Path:
     return python
 
 
-def run_contender(name: str, python: Path | str, path: Path, repeat: int) -> dict:
+def run_contender(name: str, python: Path | str, path: Path, repeat: int, warmup: Path) -> dict:
     cmd = [str(python), str(Path(__file__).resolve()), "--worker", name, "--file", str(path)]
-    done = subprocess.run(
-        [*cmd, "--repeat", str(repeat)], capture_output=True, text=True, timeout=1800, cwd=REPO
-    )
+    cmd += ["--warmup", str(warmup), "--repeat", str(repeat)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=REPO)
     for line in done.stdout.splitlines():
         if line.startswith("BENCH-JSON "):
             return json.loads(line.removeprefix("BENCH-JSON "))
@@ -376,10 +376,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", default="", help="comma-separated contenders to leave out")
     parser.add_argument("--json", type=Path, help="also write all figures to this file")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--warmup", help=argparse.SUPPRESS)  # the orchestrator's source_file()
     args = parser.parse_args(argv)
     if args.worker:
-        run_worker(args.worker, str(args.file), args.repeat)
+        run_worker(args.worker, str(args.file), args.repeat, args.warmup)
         return 0
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from long_ndax import source_file
+
+    warmup = source_file()  # the nw4 fixture under KILN_TESTDATA; missing: one line, exit 2
 
     path, expected = long_file(args)
     path.read_bytes()  # warm the page cache, so no contender pays for the first disk read
@@ -389,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"round {round_no}/{args.rounds}: {', '.join(runs)}", flush=True)
         for name in list(runs):
             try:
-                runs[name].append(run_contender(name, pythons[name], path, args.repeat))
+                runs[name].append(run_contender(name, pythons[name], path, args.repeat, warmup))
             except (RuntimeError, subprocess.SubprocessError) as exc:
                 results[name] = {"error": str(exc)}
                 del runs[name]

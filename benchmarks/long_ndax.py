@@ -24,6 +24,8 @@ interpolates it. The XML members, data_log.ndc and data_es.ndc are copied unchan
 fixture (they describe the original 2-day test; neither reader uses them for the data).
 
     python benchmarks/long_ndax.py [--cycles 500] [--rows 1000000] [--out PATH] [--no-verify]
+
+The fixture is read from KILN_TESTDATA's cyclers/ folder (default <repo>/../shared/testdata).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCE = REPO.parent / "shared" / "testdata" / "cyclers" / "neware_fastnda_nw4-120-1-6-53.ndax"
+FIXTURE = "neware_fastnda_nw4-120-1-6-53.ndax"  # in the shared cyclers/ folder: source_file()
 CACHE = REPO / "var" / "bench"
 BUILD_VERSION = 1  # bump when the generator changes, so cached files are rebuilt
 
@@ -93,6 +95,24 @@ class BuiltFile:
     verification: dict
 
 
+def source_file() -> Path:
+    """The nw4 fixture in the shared testdata folder (KILN_TESTDATA, default
+    <repo>/../shared/testdata: the tests' rule, tests/testdata.py). Missing: one line, exit 2."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from tests.testdata import testdata_path, testdata_root
+
+    path = testdata_path("cyclers") / FIXTURE
+    if not path.is_file():
+        print(
+            f"{Path(sys.argv[0]).name}: needs the shared instrument files in {testdata_root()} "
+            f"(cyclers/{FIXTURE}); set KILN_TESTDATA to the testdata folder",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return path
+
+
 def default_path(cycles: int, rows: int) -> Path:
     return CACHE / f"long_cycling_{cycles}c_{rows}r_v{BUILD_VERSION}.ndax"
 
@@ -122,7 +142,7 @@ def _source_steps() -> list[dict]:
     step's rows (step time s, voltage V, current mA)."""
     import fastnda
 
-    raw = fastnda.read(SOURCE, cycle_mode="chg", raw_categories=True)
+    raw = fastnda.read(source_file(), cycle_mode="chg", raw_categories=True)
     cols = {c: raw[c].to_numpy() for c in ("step_count", "cycle_count", "step_index")}
     cols |= {c: raw[c].to_numpy() for c in ("step_type", "step_time_s", "voltage_V")}
     current = raw["current_mA"].to_numpy()
@@ -272,7 +292,8 @@ def _expected_capacities(sig: dict, inc_ah: np.ndarray, lengths: np.ndarray) -> 
 def _write_zip(out: Path, members: dict[str, np.ndarray]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    with zipfile.ZipFile(SOURCE) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+    source = source_file()
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             name = info.filename
             if name in members:
@@ -344,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--no-verify", action="store_true")
     args = parser.parse_args(argv)
+    source_file()  # before deleting anything: exits 2 without the shared files
     out = args.out or default_path(args.cycles, args.rows)
     for stale in (out, out.with_suffix(".json")):
         stale.unlink(missing_ok=True)

@@ -1,4 +1,8 @@
-"""HTTP API of the chemistry engine: molar masses, precursor plans, coatings (contract routes)."""
+"""HTTP API of the chemistry engine: molar masses, precursor plans, coatings (contract routes).
+
+Typed quantities are held to the bounds of lims.quantities before the engine sees them; a
+number out of bounds is HTTP 400 ``{"errors": {"<field>": ["message"]}}``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lims.api_errors import domain_error_response, errors_response
+from lims.validators import bounded
 from synthesis.chemistry import ChemistryError, PrecursorSpec, parse_formula
 from synthesis.chemistry import plan_coating as chem_plan_coating
 from synthesis.chemistry import plan_precursors as chem_plan_precursors
@@ -19,8 +24,12 @@ DEFAULT_VOLATILES = ["O", "H", "C", "N"]
 class PrecursorIn(serializers.Serializer):
     formula = serializers.CharField(trim_whitespace=True)
     name = serializers.CharField(required=False, allow_blank=True)
-    purity_percent = serializers.FloatField(required=False, default=100.0)
-    density_g_per_ml = serializers.FloatField(required=False, allow_null=True, default=None)
+    purity_percent = serializers.FloatField(
+        required=False, default=100.0, validators=[bounded("purity_percent")]
+    )
+    density_g_per_ml = serializers.FloatField(
+        required=False, allow_null=True, default=None, validators=[bounded("density_g_per_ml")]
+    )
 
     def to_spec(self, data: dict) -> PrecursorSpec:
         return PrecursorSpec(**{**data, "name": data.get("name") or None})
@@ -28,7 +37,9 @@ class PrecursorIn(serializers.Serializer):
 
 class CommonPlanIn(serializers.Serializer):
     precursors = PrecursorIn(many=True, allow_empty=False)
-    excess_percent = serializers.DictField(child=serializers.FloatField(), required=False)
+    excess_percent = serializers.DictField(
+        child=serializers.FloatField(validators=[bounded("excess_percent")]), required=False
+    )
     volatile_elements = serializers.ListField(
         child=serializers.CharField(), required=False, default=DEFAULT_VOLATILES
     )
@@ -36,15 +47,22 @@ class CommonPlanIn(serializers.Serializer):
 
 class PlanIn(CommonPlanIn):
     target_formula = serializers.CharField()
-    target_mass_g = serializers.FloatField(required=False, allow_null=True, default=None)
+    target_mass_g = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        default=None,
+        validators=[bounded("batch_mass_g", "target mass")],
+    )
     target_amount_mol = serializers.FloatField(required=False, allow_null=True, default=None)
 
 
 class CoatingIn(CommonPlanIn):
     substrate_formula = serializers.CharField()
-    substrate_mass_g = serializers.FloatField()
+    substrate_mass_g = serializers.FloatField(
+        validators=[bounded("batch_mass_g", "substrate mass")]
+    )
     coating_formula = serializers.CharField()
-    coating_wt_percent = serializers.FloatField()
+    coating_wt_percent = serializers.FloatField(validators=[bounded("coating_wt_percent")])
     basis = serializers.ChoiceField(choices=["substrate", "total"], default="substrate")
 
 

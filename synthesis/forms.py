@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from lims.models import Sample
+from lims.validators import bounded, check_form_fields
 from synthesis import queries
 from synthesis.chemistry import ChemistryError
 from synthesis.models import (
@@ -96,12 +97,14 @@ class LotForm(forms.ModelForm):
     def clean(self):
         data = super().clean()
         _positive(self, "amount_left", "The amount")
-        purity = data.get("purity_percent")
-        if purity is not None and not 0 < purity <= 100:
-            self.add_error(
-                "purity_percent",
-                f"Purity must be greater than 0 % and at most 100 %, got {purity:g} %.",
-            )
+        unit = "lot_amount_ml" if data.get("amount_unit") == "mL" else "lot_amount_g"
+        check_form_fields(
+            self,
+            [
+                ("purity_percent", "purity_percent", data.get("purity_percent")),
+                ("amount_left", unit, data.get("amount_left")),
+            ],
+        )
         return data
 
     def _post_clean(self) -> None:
@@ -132,9 +135,12 @@ class BatchPlanForm(forms.Form):
                 label="Final calcination (°C)",
                 required=False,
                 initial=calcine.parameters.get("temperature_c"),
+                validators=[bounded("calcination_temperature_c")],
             )
         self.fields["tolerance_percent"] = forms.FloatField(
-            label="Deviation tolerance (%)", initial=DEFAULT_TOLERANCE_PERCENT
+            label="Deviation tolerance (%)",
+            initial=DEFAULT_TOLERANCE_PERCENT,
+            validators=[bounded("tolerance_percent")],
         )
         defaults = queries.default_lots(recipe)
         for line in self.lines:
@@ -161,18 +167,21 @@ class BatchPlanForm(forms.Form):
                 label="Substrate mass (g)",
                 widget=forms.NumberInput({"step": "any"}),
                 error_messages={"required": "Enter the substrate mass (g)."},
+                validators=[bounded("batch_mass_g", "substrate mass")],
             )
             self.fields["coating_wt_percent"] = forms.FloatField(
                 label=f"Coating wt% ({recipe.get_coating_basis_display()})",
                 initial=recipe.default_coating_wt_percent,
                 widget=forms.NumberInput({"step": "any"}),
                 error_messages={"required": "Enter the coating wt%."},
+                validators=[bounded("coating_wt_percent")],
             )
         else:
             self.fields["target_mass_g"] = forms.FloatField(
                 label=f"Mass of {recipe.product_formula} to make (g)",
                 widget=forms.NumberInput({"step": "any"}),
                 error_messages={"required": "Enter the mass of product to make (g)."},
+                validators=[bounded("batch_mass_g", "target mass")],
             )
 
     def lot_fields(self):
@@ -203,9 +212,6 @@ class BatchPlanForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        tolerance = data.get("tolerance_percent")
-        if tolerance is not None and not 0 < tolerance <= 100:
-            self.add_error("tolerance_percent", "The tolerance must be between 0 and 100 %.")
         if not self.errors:
             self._plan()
         return data
@@ -310,8 +316,23 @@ class ActualsForm(forms.Form):
     def clean(self):
         data = super().clean()
         for r in self.reagents:
-            _positive(self, f"mass_{r.pk}", f"The mass of {r.line.name}")
-            _positive(self, f"volume_{r.pk}", f"The volume of {r.line.name}")
+            check_form_fields(
+                self,
+                [
+                    (
+                        f"mass_{r.pk}",
+                        "reagent_mass_g",
+                        data.get(f"mass_{r.pk}"),
+                        f"mass of {r.line.name}",
+                    ),
+                    (
+                        f"volume_{r.pk}",
+                        "reagent_volume_ml",
+                        data.get(f"volume_{r.pk}"),
+                        f"volume of {r.line.name}",
+                    ),
+                ],
+            )
         return data
 
     def actuals(self) -> dict[int, Actual]:
@@ -344,20 +365,24 @@ class StepLogForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("started_at", "ended_at"):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.fields["actual_temperature_c"].validators.append(
+            bounded("temperature_c", "actual temperature")
+        )
+        self.fields["rpm"].validators.append(bounded("rpm"))
 
     def _post_clean(self) -> None:
         """The service saves and validates; the form only parses."""
 
 
 class CompleteForm(forms.Form):
-    yield_mass_g = forms.FloatField(
-        label="Yield (g)", required=False, widget=forms.NumberInput({"step": "any"})
-    )
+    """The yield; the service also holds it to the theoretical yield of the batch."""
 
-    def clean(self):
-        data = super().clean()
-        _positive(self, "yield_mass_g", "The yield")
-        return data
+    yield_mass_g = forms.FloatField(
+        label="Yield (g)",
+        required=False,
+        widget=forms.NumberInput({"step": "any"}),
+        validators=[bounded("yield_mass_g")],
+    )
 
 
 class FailForm(forms.Form):

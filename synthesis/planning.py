@@ -1,4 +1,5 @@
-"""Plan a batch from a recipe version: reads the recipe, calls the chemistry engine.
+"""Plan a batch from a recipe version: reads the recipe, calls the chemistry engine; and, once
+made, its theoretical yield from what was weighed (``batch_theoretical_yield``).
 
 Used by the live quantities partial (nothing saved) and by ``services.batch_create`` (which
 freezes the result). Errors are ``ChemistryError``s whose ``field`` is a *form* field
@@ -15,6 +16,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from lims import quantities
 from lims.models import Sample
 from synthesis.chemistry import (
     ChemistryError,
@@ -22,11 +24,16 @@ from synthesis.chemistry import (
     InputError,
     Plan,
     PrecursorSpec,
+    Supply,
+    TheoreticalYield,
+    coating_theoretical_yield,
+    mol_per_mol_product,
     parse_formula,
     plan_coating,
     plan_precursors,
+    synthesis_theoretical_yield,
 )
-from synthesis.models import Lot, ReagentLine, Recipe
+from synthesis.models import Batch, BatchReagent, Lot, ReagentLine, Recipe
 
 # Engine fields that are inputs of the plan form; everything else is a recipe problem.
 _FORM_FIELDS = {
@@ -39,7 +46,8 @@ _FORM_FIELDS = {
 _PRECURSOR_FIELD = re.compile(r"^precursors\[(\d+)\]")
 NON_FIELD = "__all__"
 # A typo guard (a mass in mg typed as g): no bench batch is larger than this.
-MAX_BATCH_MASS_G = 10_000.0
+MAX_BATCH_MASS_G = quantities.bound("batch_mass_g").max
+_SIZE_LABELS = {"target_mass_g": "target mass", "substrate_mass_g": "substrate mass"}
 
 
 @dataclass(frozen=True)
@@ -176,14 +184,19 @@ def plan_batch(*, recipe: Recipe, inputs: PlanInputs) -> BatchPlan:
 
 
 def _check_size(inputs: PlanInputs) -> None:
-    for field_name in ("target_mass_g", "substrate_mass_g"):
-        mass = getattr(inputs, field_name)
-        if mass is not None and mass > MAX_BATCH_MASS_G:
-            raise InputError(
-                field_name,
-                f"{mass:g} g is more than Kiln plans in one batch ({MAX_BATCH_MASS_G:g} g); "
-                "check the unit (grams) or split it into a series.",
-            )
+    """Batch mass and coating wt% within their bounds (lims.quantities)."""
+    for name, label in _SIZE_LABELS.items():
+        mass = getattr(inputs, name)
+        message = None if mass is None else quantities.problem("batch_mass_g", mass, label=label)
+        if message is not None:
+            too_big = isinstance(mass, float | int) and mass > MAX_BATCH_MASS_G
+            hint = "; check the unit (grams) or split it into a series" if too_big else ""
+            raise InputError(name, message + hint)
+    wt_percent = inputs.coating_wt_percent
+    if wt_percent is not None:
+        message = quantities.problem("coating_wt_percent", wt_percent)
+        if message is not None:
+            raise InputError("coating_wt_percent", message)
 
 
 def _synthesis(recipe: Recipe, inputs: PlanInputs, specs, excess) -> Plan:
@@ -343,12 +356,9 @@ def _calcination(recipe: Recipe, override_c: float | None) -> tuple[float | None
             raise InputError(
                 "calcination_temperature_c", f"{recipe} has no calcination step to change."
             )
-        if not 0 < override_c <= 2000:
-            raise InputError(
-                "calcination_temperature_c",
-                f"The calcination temperature must be above 0 and at most 2000 °C, "
-                f"got {override_c:g} °C.",
-            )
+        message = quantities.problem("calcination_temperature_c", override_c)
+        if message is not None:
+            raise InputError("calcination_temperature_c", message)
         temperature = override_c
     return temperature, duration
 
@@ -362,3 +372,58 @@ def _on_form(err: ChemistryError, recipe: Recipe, stoich: list[ReagentLine]) -> 
     match = _PRECURSOR_FIELD.match(err.field)
     where = f"line {stoich[int(match.group(1))].name!r} of " if match else ""
     return type(err)(NON_FIELD, f"Recipe problem ({where}{recipe}): {err.message}")
+
+
+# --- theoretical yield ---------------------------------------------------------------------
+
+
+def batch_theoretical_yield(batch: Batch) -> TheoreticalYield | None:
+    """The most product the batch's weighed reagents can give (chemistry.theoretical_yield).
+
+    Each stoichiometric line counts with what was weighed (a volume through its density),
+    else with what was planned, at the assay of the lot used; None for a plan without lines.
+    """
+    plan = batch.plan or {}
+    lines = [ln for ln in plan.get("lines", []) if ln.get("basis") == "stoichiometry"]
+    product = plan.get("coating") if plan.get("kind") == "coating" else plan.get("target")
+    if not product or not product.get("amount_mol"):
+        return None
+    rows = {r.line_id: r for r in batch.reagents.select_related("lot")}
+    supplies = [_supply(ln, rows.get(ln["line_id"]), product["amount_mol"]) for ln in lines]
+    if plan.get("kind") != "coating":
+        return synthesis_theoretical_yield(
+            product_formula=product["formula"],
+            product_molar_mass_g_per_mol=product["molar_mass_g_per_mol"],
+            supplies=supplies,
+        )
+    substrate = next((ln for ln in plan.get("lines", []) if ln.get("basis") == "substrate"), {})
+    row = rows.get(substrate.get("line_id"))
+    weighed = row.actual_mass_g if row is not None else None
+    return coating_theoretical_yield(
+        substrate_name=substrate.get("name") or "substrate",
+        substrate_mass_g=weighed if weighed is not None else batch.substrate_mass_g,
+        coating_formula=product["formula"],
+        coating_molar_mass_g_per_mol=product["molar_mass_g_per_mol"],
+        supplies=supplies,
+    )
+
+
+def _supply(line: dict, row: BatchReagent | None, product_mol: float) -> Supply:
+    """What went in of one planned line: weighed mass (or volume × density), else planned."""
+    mass = line["mass_g"]
+    if row is not None and row.actual_mass_g is not None:
+        mass = row.actual_mass_g
+    elif row is not None and row.actual_volume_ml is not None and line.get("density_g_per_ml"):
+        mass = row.actual_volume_ml * line["density_g_per_ml"]
+    purity = row.lot.purity_percent if row is not None and row.lot else line["purity_percent"]
+    return Supply(
+        name=line["name"],
+        mass_g=mass,
+        purity_percent=purity,
+        molar_mass_g_per_mol=line["molar_mass_g_per_mol"],
+        mol_per_mol_product=mol_per_mol_product(
+            planned_amount_mol=line["amount_mol"],
+            planned_product_mol=product_mol,
+            excess_percent=line.get("excess_percent") or 0.0,
+        ),
+    )

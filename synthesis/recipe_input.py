@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
+from lims import quantities
 from lims.models import SampleKind
 from synthesis.chemistry import (
     ChemistryError,
@@ -24,6 +25,7 @@ from synthesis.chemistry import (
 )
 from synthesis.chemistry.formula import is_element_symbol
 from synthesis.models import Chemical, CoatingBasis, LineRole, Recipe, RecipeKind
+from synthesis.models.recipes import fixed_amount_problem
 from synthesis.steps import StepParameterError, validate_parameters
 
 HEADER_FIELDS = (
@@ -151,12 +153,9 @@ def _check_header(data: RecipeData, errors: dict[str, list[str]]) -> None:
         else:
             _formula_ok(data.coating_formula, "coating_formula", errors)
         wt = data.default_coating_wt_percent
-        if wt is not None and not 0 < wt < 100:
-            _add(
-                errors,
-                "default_coating_wt_percent",
-                f"The coating wt% must be greater than 0 and less than 100, got {wt:g}.",
-            )
+        message = None if wt is None else quantities.problem("coating_wt_percent", wt)
+        if message is not None:
+            _add(errors, "default_coating_wt_percent", message)
         if sum(line.role == LineRole.SUBSTRATE for line in data.lines) != 1:
             _add(errors, "__all__", "A coating recipe needs exactly one substrate line.")
     elif not data.product_formula.strip():
@@ -165,8 +164,10 @@ def _check_header(data: RecipeData, errors: dict[str, list[str]]) -> None:
         _formula_ok(data.product_formula, "product_formula", errors)
     if data.coating_basis not in CoatingBasis.values:
         _add(errors, "coating_basis", f"Unknown coating basis {data.coating_basis!r}.")
-    if not data.reference_mass_g or data.reference_mass_g <= 0:
-        _add(errors, "reference_mass_g", "The reference mass must be greater than 0 g.")
+    reference = data.reference_mass_g or 0.0
+    message = quantities.problem("batch_mass_g", reference, label="reference mass")
+    if message is not None:
+        _add(errors, "reference_mass_g", message)
     bad = [el for el in data.volatile_elements.split(",") if not is_element_symbol(el.strip())]
     if bad:
         _add(errors, "volatile_elements", f"Not element symbols: {', '.join(bad)}.")
@@ -186,17 +187,18 @@ def _check_line(i: int, line: LineData, data: RecipeData, errors: dict[str, list
         _formula_ok(formula, key + "formula", errors)
     elif in_balance:
         _add(errors, key + "formula", f"{line.name or 'This line'} needs a formula or a chemical.")
-    if line.purity_percent is not None and not 0 < line.purity_percent <= 100:
-        _add(
-            errors,
-            key + "purity_percent",
-            f"Purity must be greater than 0 % and at most 100 %, got {line.purity_percent:g} %.",
-        )
-    if line.density_g_per_ml is not None and line.density_g_per_ml <= 0:
-        _add(errors, key + "density_g_per_ml", "The density must be greater than 0 g/mL.")
+    found = quantities.problems(
+        [
+            ("purity_percent", "purity_percent", line.purity_percent),
+            ("density_g_per_ml", "density_g_per_ml", line.density_g_per_ml),
+        ]
+    )
+    for name, message in found.items():
+        _add(errors, key + name, message)
     if line.fixed_amount is not None:
-        if line.fixed_amount <= 0:
-            _add(errors, key + "fixed_amount", "A fixed amount must be greater than 0.")
+        message = fixed_amount_problem(line.fixed_amount, line.fixed_unit)
+        if message is not None:
+            _add(errors, key + "fixed_amount", message)
         if line.fixed_unit not in ("g", "mL"):
             _add(errors, key + "fixed_unit", "Give the unit of the fixed amount (g or mL).")
         if in_balance:
@@ -216,8 +218,12 @@ def _check_excess(data: RecipeData, errors: dict[str, list[str]]) -> None:
         if not is_element_symbol(line.excess_element):
             _add(errors, key + "excess_element", "Name the element in excess, e.g. Li.")
             continue
-        if line.excess_percent is None or not 0 <= line.excess_percent <= 100:
-            _add(errors, key + "excess_percent", "The excess must be between 0 and 100 %.")
+        if line.excess_percent is None:
+            _add(errors, key + "excess_percent", "Give the excess in %, e.g. 5.")
+            continue
+        message = quantities.problem("excess_percent", line.excess_percent)
+        if message is not None:
+            _add(errors, key + "excess_percent", message)
             continue
         previous = seen.setdefault(line.excess_element, line.excess_percent)
         if previous != line.excess_percent:

@@ -17,9 +17,11 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from lims import quantities
 from lims.models import EdgeRole, Project, SampleCodeCounter, SampleKind
 from lims.services import ParentLink, sample_register
-from synthesis.chemistry import ChemistryError
+from lims.validators import raise_problems
+from synthesis.chemistry import ChemistryError, check_yield
 from synthesis.models import (
     DEFAULT_TOLERANCE_PERCENT,
     TRANSITIONS,
@@ -36,7 +38,7 @@ from synthesis.models import (
     Series,
     SeriesParameter,
 )
-from synthesis.planning import PlanInputs, plan_batch
+from synthesis.planning import PlanInputs, batch_theoretical_yield, plan_batch
 from synthesis.recipe_input import RecipeData, check_recipe
 from synthesis.validators import normalise_formula
 
@@ -244,8 +246,7 @@ def batch_create(
     project: Project | None = None,
 ) -> Batch:
     """Plan with the chemistry engine and freeze it: JSON plan + one BatchReagent per line."""
-    if not 0 < tolerance_percent <= 100:
-        raise ValidationError({"tolerance_percent": "The tolerance must be between 0 and 100 %."})
+    raise_problems([("tolerance_percent", "tolerance_percent", tolerance_percent)])
     recipe = Recipe.objects.select_for_update().get(pk=recipe.pk)  # no in-place edit meanwhile
     try:
         plan = plan_batch(recipe=recipe, inputs=inputs)
@@ -344,11 +345,19 @@ def batch_record_actuals(
         row = rows.get(reagent_id)
         if row is None:
             raise ValidationError({"__all__": [f"Reagent {reagent_id} is not in {locked.code}."]})
-        for name, value in (("mass", actual.mass_g), ("volume", actual.volume_ml)):
-            if value is not None and value <= 0:
-                errors.setdefault(f"{name}_{row.pk}", []).append(
-                    f"The {name} of {row.line.name} must be greater than 0, got {value:g}."
-                )
+        found = quantities.problems(
+            [
+                (f"mass_{row.pk}", "reagent_mass_g", actual.mass_g, f"mass of {row.line.name}"),
+                (
+                    f"volume_{row.pk}",
+                    "reagent_volume_ml",
+                    actual.volume_ml,
+                    f"volume of {row.line.name}",
+                ),
+            ]
+        )
+        for key, message in found.items():
+            errors.setdefault(key, []).append(message)
         if actual.lot is not None and actual.lot.chemical_id != row.line.chemical_id:
             errors.setdefault(f"lot_{row.pk}", []).append(f"Not a lot of {row.line.name}.")
         row.actual_mass_g, row.actual_volume_ml = actual.mass_g, actual.volume_ml
@@ -404,8 +413,17 @@ def batch_log_step(*, user, batch: Batch, step_log: BatchStepLog, **changes) -> 
     log.done_by = user if log.done else None
     if log.started_at and log.ended_at and log.ended_at < log.started_at:
         raise ValidationError({"ended_at": "The step cannot end before it started."})
-    if log.rpm is not None and log.rpm <= 0:
-        raise ValidationError({"rpm": "The speed must be greater than 0 rpm."})
+    raise_problems(
+        [
+            (
+                "actual_temperature_c",
+                "temperature_c",
+                log.actual_temperature_c,
+                "actual temperature",
+            ),
+            ("rpm", "rpm", log.rpm),
+        ]
+    )
     log.save()
     return log
 
@@ -420,8 +438,8 @@ def batch_complete(*, user, batch: Batch, yield_mass_g: float | None = None) -> 
     """
     locked = _locked(batch)
     _move(locked, BatchStatus.COMPLETED)
-    if yield_mass_g is not None and yield_mass_g <= 0:
-        raise ValidationError({"yield_mass_g": "The yield must be greater than 0 g."})
+    if yield_mass_g is not None:
+        _check_yield(locked, yield_mass_g)
     rows = list(locked.reagents.select_related("line", "lot__chemical", "lot__sample"))
     parents = []
     if locked.substrate is not None:
@@ -444,6 +462,17 @@ def batch_complete(*, user, batch: Batch, yield_mass_g: float | None = None) -> 
     locked.finished_at, locked.finished_by = timezone.now(), user
     locked.save()
     return locked
+
+
+def _check_yield(batch: Batch, yield_mass_g: float) -> None:
+    """Within the yield bounds and at most the theoretical yield of the limiting reagent."""
+    raise_problems([("yield_mass_g", "yield_mass_g", yield_mass_g)])
+    try:
+        theoretical = batch_theoretical_yield(batch)
+        if theoretical is not None:
+            check_yield(yield_mass_g, theoretical)
+    except ChemistryError as err:
+        raise ValidationError({"yield_mass_g": [err.message]}) from None
 
 
 def _consume_lot(row: BatchReagent) -> ParentLink:

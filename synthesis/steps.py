@@ -3,7 +3,8 @@
 A step's parameters are stored as JSON on ``RecipeStep.parameters``; this module is the one
 place that says which parameters each kind takes, their types, units and ranges, so the
 recipe form, the admin, the services and the printed sheet agree. ``validate_parameters``
-returns clean values or raises ``StepParameterError`` naming the parameter at fault.
+returns clean values or raises ``StepParameterError`` naming the parameter at fault. Physical
+quantities take their bounds from the one table of ``lims.quantities`` (``Param.bound``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from lims import quantities
 
 ParamType = Literal["float", "int", "text", "choice", "bool"]
 ATMOSPHERES = ("air", "O2", "Ar", "N2", "vacuum")
@@ -41,6 +44,7 @@ class Param:
     choices: tuple[str, ...] = ()
     example: str = ""
     fmt: str = ""  # how the value reads on the sheet, e.g. "with {}" or "{} cycles"
+    bound: str = ""  # a key of lims.quantities.BOUNDS; it replaces min/max/positive
 
 
 @dataclass(frozen=True)
@@ -55,21 +59,19 @@ class StepKind:
 
 
 def _duration_h(required: bool = True) -> Param:
-    return Param("duration_h", "Duration", unit="h", required=required, positive=True)
+    return Param("duration_h", "Duration", unit="h", required=required, bound="duration_h")
 
 
 def _duration_min(required: bool = True) -> Param:
-    return Param("duration_min", "Duration", unit="min", required=required, positive=True)
+    return Param("duration_min", "Duration", unit="min", required=required, bound="duration_min")
 
 
-def _temperature_c(required: bool = True, label: str = "Temperature") -> Param:
-    return Param(
-        "temperature_c", label, unit="°C", required=required, min_value=-200, max_value=2000
-    )
+def _temperature_c(required: bool = True, bound: str = "temperature_c") -> Param:
+    return Param("temperature_c", "Temperature", unit="°C", required=required, bound=bound)
 
 
 def _rpm(required: bool = True) -> Param:
-    return Param("rpm", "Speed", "int", "rpm", required=required, positive=True, max_value=100_000)
+    return Param("rpm", "Speed", "int", "rpm", required=required, bound="rpm")
 
 
 STEP_KINDS: dict[str, StepKind] = {
@@ -80,7 +82,7 @@ STEP_KINDS: dict[str, StepKind] = {
             "Disperse",
             (
                 Param("medium", "Medium", "text", example="deionised water + ammonia water"),
-                Param("volume_ml", "Volume", unit="mL", required=False, positive=True),
+                Param("volume_ml", "Volume", unit="mL", required=False, bound="reagent_volume_ml"),
             ),
             "Disperse in",
         ),
@@ -117,7 +119,7 @@ STEP_KINDS: dict[str, StepKind] = {
             "dry",
             "Dry",
             (
-                _temperature_c(),
+                _temperature_c(bound="drying_temperature_c"),
                 _duration_h(),
                 Param("vacuum", "Under vacuum", "bool", required=False),
             ),
@@ -144,9 +146,9 @@ STEP_KINDS: dict[str, StepKind] = {
             "calcine",
             "Calcine",
             (
-                _temperature_c(),
+                _temperature_c(bound="calcination_temperature_c"),
                 _duration_h(),
-                Param("ramp_c_per_min", "Ramp", unit="°C/min", positive=True, max_value=100),
+                Param("ramp_c_per_min", "Ramp", unit="°C/min", bound="ramp_c_per_min"),
                 Param("atmosphere", "Atmosphere", "choice", choices=ATMOSPHERES),
             ),
             "Calcine",
@@ -250,6 +252,13 @@ def _coerce(spec: StepKind, param: Param, value: Any) -> Any:
             )
         return value
     number = _number(param, value, what)
+    if param.bound:
+        message = quantities.problem(
+            param.bound, number, label=f"{spec.label} {param.label.lower()}"
+        )
+        if message is not None:
+            raise StepParameterError(param.name, message)
+        return number
     if param.positive and number <= 0:
         raise StepParameterError(param.name, f"{what} must be greater than 0, got {number:g}.")
     if param.min_value is not None and number < param.min_value:

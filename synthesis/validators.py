@@ -6,6 +6,7 @@ import re
 
 from django.core.exceptions import ValidationError
 
+from lims.validators import QuantityValidator
 from synthesis.chemistry import ChemistryError, parse_formula
 
 _CAS = re.compile(r"^(\d{2,7})-(\d{2})-(\d)$")
@@ -46,11 +47,14 @@ def validate_cas_number(value: str) -> None:
 
 
 def validate_purity_percent(value: float | None) -> None:
-    """Purity is a fraction of the weighed mass: 0 % < purity ≤ 100 %."""
-    if value is not None and not 0 < value <= 100:
-        raise ValidationError(
-            f"Purity must be greater than 0 % and at most 100 %, got {value:g} %.", code="purity"
-        )
+    """Purity is a percentage of the weighed mass: 0 % < purity ≤ 100 %, and a value ≤ 1 is
+    refused as a probable fraction (lims.quantities, 'purity_percent')."""
+    QuantityValidator("purity_percent")(value)
+
+
+def validate_density_g_per_ml(value: float | None) -> None:
+    """0 < density ≤ 25 g/mL (osmium, the densest element, is 22.6 g/mL)."""
+    QuantityValidator("density_g_per_ml")(value)
 
 
 def validate_positive(value: float | None) -> None:
@@ -65,8 +69,4 @@ def validate_not_negative(value: float | None) -> None:
 
 def validate_wt_percent(value: float | None) -> None:
     """A coating wt%: 0 < wt% < 100 (0 is no coating, 100 would be all coating)."""
-    if value is not None and not 0 < value < 100:
-        raise ValidationError(
-            f"The coating wt% must be greater than 0 and less than 100, got {value:g}.",
-            code="wt_percent",
-        )
+    QuantityValidator("coating_wt_percent")(value)

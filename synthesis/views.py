@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from synthesis import queries, services
+from synthesis.chemistry import ChemistryError, TheoreticalYield
 from synthesis.forms import (
     ActualsForm,
     BatchFilterForm,
@@ -30,6 +31,7 @@ from synthesis.forms import (
     lot_create_kwargs,
 )
 from synthesis.models import Batch, BatchStepLog, Chemical, Recipe, Series
+from synthesis.planning import batch_theoretical_yield
 from synthesis.recipe_forms import RecipeEditor, StepForm
 from synthesis.services import RECIPE_EDITORS_MESSAGE, BatchStateError
 
@@ -285,7 +287,21 @@ def _batch_context(batch: Batch, **forms) -> dict:
             for r in reagents
             if r.planned_mass_g and not r.actual_recorded and r.line.in_stoichiometry
         ],
+        **_theoretical(batch),
     }
+
+
+def _theoretical(batch: Batch) -> dict:
+    """The limiting reagent's theoretical yield and the yield as a percentage of it (None for a
+    plan it cannot be read from)."""
+    try:
+        theoretical: TheoreticalYield | None = batch_theoretical_yield(batch)
+    except (ChemistryError, KeyError, TypeError):
+        theoretical = None
+    percent = None
+    if theoretical is not None and theoretical.mass_g and batch.yield_mass_g is not None:
+        percent = 100 * batch.yield_mass_g / theoretical.mass_g
+    return {"theoretical": theoretical, "theoretical_percent": percent}
 
 
 @require_GET

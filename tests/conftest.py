@@ -1,4 +1,6 @@
-"""Shared fixtures. Service tests skip without services; KILN_REQUIRE_SERVICES=1 makes them fail."""
+"""Shared fixtures. Service tests skip without services; KILN_REQUIRE_SERVICES=1 makes them fail.
+Tests marked testdata("cyclers", ...) skip without the shared instrument files (KILN_TESTDATA,
+see tests/testdata.py); KILN_REQUIRE_TESTDATA=1 makes them fail."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import tempfile
 import uuid
 
 import pytest
+
+from tests.testdata import KINDS, require_testdata
 
 
 def _isolate_celery() -> None:
@@ -34,6 +38,25 @@ REQUIRE_SERVICES = os.environ.get("KILN_REQUIRE_SERVICES") == "1"
 CHROMIUM = "/usr/bin/chromium"
 
 pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.browser"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "testdata(*kinds): needs the shared instrument files (KILN_TESTDATA/<kind>/, kinds: "
+        f"{', '.join(KINDS)}); skipped without them unless KILN_REQUIRE_TESTDATA=1",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Before any fixture (database, browser, worker) is set up: a test marked testdata skips,
+    or fails under KILN_REQUIRE_TESTDATA=1, when a folder it needs is missing."""
+    markers = list(item.iter_markers("testdata"))
+    if any(not marker.args for marker in markers):
+        pytest.fail('name what it needs: @pytest.mark.testdata("cyclers")', pytrace=False)
+    if markers:
+        require_testdata(*dict.fromkeys(kind for marker in markers for kind in marker.args))
 
 
 def missing_service(reason: str) -> None:

@@ -1,11 +1,14 @@
 """Per-cycle summary of a normalised cycling table (DOMAIN.md section 3).
 
-Per cycle: capacity = maximum of the capacity column within the cycle (the columns reset each
-cycle); Coulombic efficiency CE = Q_discharge / Q_charge of the same cycle (a cathode half-cell
-charges first); retention = Q_discharge / Q_discharge of the reference cycle; energy E = the
-maximum of the file's energy column within the cycle, or, where the file has none, ∫ V dQ
-(trapezoids over the rising capacity); mean discharge voltage = E_discharge / Q_discharge.
-Specific values divide by the active mass in g. All work is vectorised over the rows.
+Cycles, their capacities and which are complete come from the one cycle model
+(characterization.parsers.cycles.cycle_table): half cycles paired for the working electrode's
+role (a cathode half-cell charges first, an anode half-cell lithiates first). Per cycle:
+Coulombic efficiency CE = Q of the second half / Q of the first (cathode: Q_dis / Q_ch; anode:
+delithiation / lithiation = Q_ch / Q_dis), for complete cycles only (NaN otherwise);
+retention = Q of the second half / the same of the reference cycle; energy E = the maximum of
+the file's energy column within the cycle, or, where the file has none, ∫ V dQ (trapezoids
+over the rising capacity); mean discharge voltage = E_dis / Q_dis. Specific values divide by
+the active mass in g. All work is vectorised over the rows.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ import pandas as pd
 
 from characterization.analysis._checks import cycling_table, positive
 from characterization.analysis.errors import AnalysisError
-from characterization.parsers.cycles import complete_mask
+from characterization.parsers.cycles import check_electrode, cycle_table, paired
 
-CAPACITY_COLUMNS = ("cycle", "charge_capacity_mah", "discharge_capacity_mah")
+CAPACITY_COLUMNS = ("cycle", "half_cycle", "direction", "charge_capacity_mah")
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "cycle",
+    "instrument_cycle",
     "complete",
+    "end_unverified",
+    "incomplete_reason",
     "charge_capacity_mah",
     "discharge_capacity_mah",
     "charge_capacity_mah_g",
@@ -32,7 +38,12 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "charge_energy_mwh_g",
     "discharge_energy_mwh_g",
     "mean_discharge_voltage_v",
+    "charge_current_ma",
+    "discharge_current_ma",
+    "charge_end_v",
+    "discharge_end_v",
 )
+Window = tuple[float | None, float | None] | None
 
 
 def active_mass_g(active_mass_mg: float) -> float:
@@ -40,26 +51,30 @@ def active_mass_g(active_mass_mg: float) -> float:
     return positive(active_mass_mg, field="active_mass_mg", label="active mass", unit="mg") / 1e3
 
 
-def cycle_capacities_mah(df: pd.DataFrame) -> pd.DataFrame:
-    """Per cycle (sorted): cycle, charge_capacity_mah, discharge_capacity_mah, complete.
+def electrode_role(electrode: str) -> str:
+    try:
+        return check_electrode(electrode)
+    except ValueError as exc:
+        raise AnalysisError("electrode", str(exc)) from None
 
-    Q = max of each capacity column within the cycle (missing values count as 0); a cycle is
-    complete when both its charge and its discharge capacity are > 0, and for the final cycle
-    min(Q_ch, Q_dis) ≥ 1 % of max(Q_ch, Q_dis) (parsers.cycles.complete_mask).
-    """
-    cycling_table(df, CAPACITY_COLUMNS)
-    columns = ["charge_capacity_mah", "discharge_capacity_mah"]
-    per_cycle = df.groupby("cycle", sort=True)[columns].max().fillna(0.0)
-    per_cycle = per_cycle.reset_index()
-    per_cycle["cycle"] = per_cycle["cycle"].astype(int)
-    per_cycle["complete"] = complete_mask(
-        per_cycle["charge_capacity_mah"], per_cycle["discharge_capacity_mah"]
-    )
-    return per_cycle
+
+def cycle_capacities_mah(
+    df: pd.DataFrame, *, electrode: str = "cathode", voltage_window_v: Window = None
+) -> pd.DataFrame:
+    """Per cycle (sorted): parsers.cycles.cycle_table (capacities in mAh, `complete` by the
+    schema's rule), after checking the table."""
+    cycling_table(df, (*CAPACITY_COLUMNS, "discharge_capacity_mah", "voltage_v"))
+    return cycle_table(df, electrode=electrode_role(electrode), voltage_window_v=voltage_window_v)
+
+
+def second_half(electrode: str) -> str:
+    """The direction whose capacity closes a cycle: discharge for a cathode half-cell,
+    charge (delithiation) for an anode half-cell."""
+    return "discharge" if electrode == "cathode" else "charge"
 
 
 def first_complete_cycle(capacities: pd.DataFrame) -> int:
-    """The lowest cycle label with both charge and discharge capacity > 0."""
+    """The lowest complete cycle label."""
     complete = capacities.loc[capacities["complete"], "cycle"]
     if complete.empty:
         raise AnalysisError("df", "the file has no complete charge/discharge cycle")
@@ -67,46 +82,50 @@ def first_complete_cycle(capacities: pd.DataFrame) -> int:
 
 
 def cycle_summary(
-    df: pd.DataFrame, *, active_mass_mg: float, reference_cycle: int | None = None
+    df: pd.DataFrame,
+    *,
+    active_mass_mg: float,
+    reference_cycle: int | None = None,
+    electrode: str = "cathode",
+    voltage_window_v: Window = None,
 ) -> pd.DataFrame:
-    """One row per cycle with capacities, CE, retention, energies and mean discharge voltage.
-
-    Columns (SUMMARY_COLUMNS): cycle, complete, charge/discharge_capacity_mah and _mah_g,
-    coulombic_efficiency = Q_dis / Q_ch (fraction, NaN when Q_ch = 0),
-    retention = Q_dis / Q_dis(reference_cycle) (default: first complete cycle),
-    charge/discharge_energy_mwh and _mwh_g (file energy, else ∫ V dQ),
-    mean_discharge_voltage_v = E_dis / Q_dis (NaN when Q_dis = 0).
-    """
+    """One row per cycle (SUMMARY_COLUMNS): cycle_table's columns plus the specific
+    capacities and energies, coulombic_efficiency (second / first half, complete cycles only),
+    retention (second-half capacity / that of reference_cycle, default the first complete
+    cycle) and mean_discharge_voltage_v = E_dis / Q_dis (NaN when Q_dis = 0)."""
     mass_g = active_mass_g(active_mass_mg)
-    cycling_table(df, (*CAPACITY_COLUMNS, "voltage_v"))
-    out = cycle_capacities_mah(df)
-    reference = _reference_cycle(out, reference_cycle)
+    out = cycle_capacities_mah(df, electrode=electrode, voltage_window_v=voltage_window_v)
+    closing = second_half(electrode)
+    opening = "charge" if closing == "discharge" else "discharge"
+    reference = _reference_cycle(out, reference_cycle, closing)
     charge, discharge = out["charge_capacity_mah"], out["discharge_capacity_mah"]
     out["charge_capacity_mah_g"] = charge / mass_g
     out["discharge_capacity_mah_g"] = discharge / mass_g
-    out["coulombic_efficiency"] = discharge / charge.where(charge > 0)
-    reference_discharge = float(discharge[out["cycle"] == reference].iloc[0])
-    out["retention"] = discharge / reference_discharge
+    ratio = out[f"{closing}_capacity_mah"] / out[f"{opening}_capacity_mah"].where(lambda q: q > 0)
+    out["coulombic_efficiency"] = ratio.where(out["complete"])
+    closing_q = out[f"{closing}_capacity_mah"]
+    out["retention"] = closing_q / float(closing_q[out["cycle"] == reference].iloc[0])
+    data = paired(df, electrode)
     for direction in ("charge", "discharge"):
-        energy = _cycle_energy_mwh(df, direction).reindex(out["cycle"]).to_numpy()
+        energy = _cycle_energy_mwh(data, direction).reindex(out["cycle"]).to_numpy()
         out[f"{direction}_energy_mwh"] = energy
         out[f"{direction}_energy_mwh_g"] = energy / mass_g
     out["mean_discharge_voltage_v"] = out["discharge_energy_mwh"] / discharge.where(discharge > 0)
     return out.loc[:, list(SUMMARY_COLUMNS)]
 
 
-def _reference_cycle(capacities: pd.DataFrame, reference_cycle: int | None) -> int:
-    """The reference for retention: the given cycle (it must have a discharge) or the first
-    complete cycle."""
+def _reference_cycle(capacities: pd.DataFrame, reference_cycle: int | None, closing: str) -> int:
+    """The reference for retention: the given cycle (it must have a closing half) or the
+    first complete cycle."""
     first = first_complete_cycle(capacities)
     if reference_cycle is None:
         return first
     row = capacities.loc[capacities["cycle"] == reference_cycle]
     if row.empty:
         raise AnalysisError("reference_cycle", f"the file has no cycle {reference_cycle}")
-    if float(row["discharge_capacity_mah"].iloc[0]) <= 0:
+    if float(row[f"{closing}_capacity_mah"].iloc[0]) <= 0:
         raise AnalysisError(
-            "reference_cycle", f"cycle {reference_cycle} has no discharge to compare against"
+            "reference_cycle", f"cycle {reference_cycle} has no {closing} to compare against"
         )
     return int(reference_cycle)
 

@@ -1,7 +1,9 @@
 """First (formation) cycle: capacities, efficiency and the high-voltage plateau (DOMAIN.md §3).
 
-The first cycle is the first *complete* one (charge and discharge capacity > 0); a leading
-partial discharge (cycle 0) is skipped. First-cycle efficiency = Q_dis / Q_ch of that cycle.
+The first cycle is the first *complete* one (the one completeness rule of
+characterization.parsers.cycles); a leading partial half cycle (cycle 0) is skipped.
+First-cycle efficiency = second half / first half of that cycle (cathode: Q_dis / Q_ch;
+anode half-cell: delithiation / lithiation = Q_ch / Q_dis).
 
 Plateau (oxygen activation, ~4.5 V in Li-rich oxides) = charge capacity accumulated while the
 cell voltage is at or above ``plateau_threshold_v`` (default 4.45 V) during that first charge:
@@ -24,7 +26,9 @@ from characterization.analysis.cycling import (
     active_mass_g,
     cycle_capacities_mah,
     first_complete_cycle,
+    second_half,
 )
+from characterization.parsers.cycles import paired
 
 DEFAULT_PLATEAU_THRESHOLD_V = 4.45
 
@@ -56,18 +60,23 @@ def first_cycle_metrics(
     *,
     active_mass_mg: float,
     plateau_threshold_v: float = DEFAULT_PLATEAU_THRESHOLD_V,
+    electrode: str = "cathode",
+    voltage_window_v: tuple[float | None, float | None] | None = None,
 ) -> FirstCycle:
-    """Capacities, efficiency Q_dis/Q_ch and plateau capacity (Q above the threshold) of the
-    first complete cycle, all per g of active material."""
+    """Capacities, efficiency (second / first half) and plateau capacity (charge above the
+    threshold) of the first complete cycle, all per g of active material."""
     mass_g = active_mass_g(active_mass_mg)
     threshold = positive(
         plateau_threshold_v, field="plateau_threshold_v", label="plateau threshold", unit="V"
     )
     cycling_table(df, ("cycle", "voltage_v", "charge_capacity_mah", "discharge_capacity_mah"))
-    capacities = cycle_capacities_mah(df)
+    capacities = cycle_capacities_mah(df, electrode=electrode, voltage_window_v=voltage_window_v)
     cycle = first_complete_cycle(capacities)
     row = capacities.loc[capacities["cycle"] == cycle].iloc[0]
-    rows = df.loc[df["cycle"].to_numpy() == cycle]
+    data = paired(df, electrode)
+    rows = data.loc[data["cycle"].to_numpy() == cycle]
+    closing = second_half(electrode)
+    opening = "charge" if closing == "discharge" else "discharge"
     plateau_mah = charge_capacity_above_mah(
         rows["voltage_v"].to_numpy(dtype=float),
         rows["charge_capacity_mah"].to_numpy(dtype=float),
@@ -77,7 +86,9 @@ def first_cycle_metrics(
         cycle=cycle,
         charge_capacity_mah_g=float(row["charge_capacity_mah"]) / mass_g,
         discharge_capacity_mah_g=float(row["discharge_capacity_mah"]) / mass_g,
-        first_cycle_efficiency=float(row["discharge_capacity_mah"] / row["charge_capacity_mah"]),
+        first_cycle_efficiency=float(
+            row[f"{closing}_capacity_mah"] / row[f"{opening}_capacity_mah"]
+        ),
         plateau_capacity_mah_g=plateau_mah / mass_g,
         plateau_threshold_v=threshold,
     )

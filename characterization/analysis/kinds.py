@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from characterization.analysis.cycling import cycle_summary
 from characterization.analysis.dqdv import dqdv_analysis
+from characterization.analysis.electrode import LAB_ONE_C_MA_PER_G
 from characterization.analysis.errors import AnalysisError, TooFewCyclesError
-from characterization.analysis.fade import voltage_fade
+from characterization.analysis.fade import SIGN_CONVENTION, voltage_fade
 from characterization.analysis.first_cycle import first_cycle_metrics
+from characterization.analysis.plausibility import ResultWarning, cycle_list, reading_notes
 from characterization.analysis.rate import rate_capability
 from characterization.analysis.registry import (
     AnalysisContext,
@@ -18,6 +19,8 @@ from characterization.analysis.registry import (
     line_figure,
     register,
 )
+from characterization.analysis.report import CellFacts, cycling_assessment
+from characterization.parsers.cycles import instrument_index_check, paired
 
 
 def _mass(context: AnalysisContext) -> float:
@@ -26,14 +29,28 @@ def _mass(context: AnalysisContext) -> float:
     return context.active_mass_mg
 
 
+def _facts(context: AnalysisContext) -> CellFacts:
+    return CellFacts(
+        active_mass_mg=_mass(context),
+        electrode=context.electrode,
+        formula=context.formula,
+        voltage_window_v=context.voltage_window_v,
+        capacity_ceiling_mah_g=context.capacity_ceiling_mah_g,
+    )
+
+
 def _records(df: pd.DataFrame) -> list[dict]:
     return df.astype(object).where(df.notna(), None).to_dict(orient="records")
 
 
+def _warning_dicts(warnings) -> list[dict]:
+    return [w.to_dict() for w in warnings]
+
+
 def run_cycling_summary(table, params, context) -> AnalysisOutput:
     context.progress(40, "summarising cycles")
-    summary = cycle_summary(
-        table, active_mass_mg=_mass(context), reference_cycle=params["reference_cycle"]
+    summary, warnings = cycling_assessment(
+        table, _facts(context), reference_cycle=params["reference_cycle"]
     )
     complete = summary[summary["complete"]]
     figure = line_figure(
@@ -51,26 +68,34 @@ def run_cycling_summary(table, params, context) -> AnalysisOutput:
     figure["data"].append({**efficiency["data"][0], "yaxis": "y2"})
     figure["layout"]["yaxis2"] = {"title": {"text": "CE %"}, "overlaying": "y", "side": "right"}
     return AnalysisOutput(
-        summary={"cycles": _records(summary), "complete_cycles": int(len(complete))},
+        summary={
+            "cycles": _records(summary),
+            "complete_cycles": int(len(complete)),
+            "electrode": context.electrode,
+        },
         tables={"cycle_summary": summary},
         figures={"capacity": figure},
+        warnings=_warning_dicts(warnings),
     )
 
 
 def run_voltage_fade(table, params, context) -> AnalysisOutput:
-    summary = cycle_summary(table, active_mass_mg=_mass(context))
+    summary, warnings = cycling_assessment(table, _facts(context))
     try:
         fade = voltage_fade(
             summary, first_cycle=params["first_cycle"], last_cycle=params["last_cycle"]
         )
     except TooFewCyclesError as exc:
         # One complete cycle is a normal file (a formation test): there is no fade to report.
+        note = ResultWarning("fade_unavailable", f"No voltage fade: {exc.message}.")
         return AnalysisOutput(
             summary={
                 "fade_mv_per_cycle": None,
                 "fitted_fade_mv_per_cycle": None,
+                "sign": SIGN_CONVENTION,
                 "note": exc.message,
-            }  # fmt: skip
+            },
+            warnings=_warning_dicts([*warnings, note]),
         )
     figure = line_figure(
         "Mean discharge voltage",
@@ -82,16 +107,33 @@ def run_voltage_fade(table, params, context) -> AnalysisOutput:
         {"cycle": fade.cycles, "mean_discharge_voltage_v": fade.mean_discharge_voltage_v}
     )
     return AnalysisOutput(
-        summary=fade.to_dict(), tables={"voltage_fade": frame}, figures={"mean_voltage": figure}
+        summary=fade.to_dict(),
+        tables={"voltage_fade": frame},
+        figures={"mean_voltage": figure},
+        warnings=_warning_dicts(warnings),
     )
 
 
+def one_c_of(params: dict, context: AnalysisContext) -> tuple[float, str]:
+    """The 1C used (mA/g) and where it came from: the definition's parameter when set, else
+    the cell's own, else the lab's."""
+    if params.get("one_c_ma_per_g") is not None:
+        return float(params["one_c_ma_per_g"]), "the analysis parameter"
+    if context.one_c_ma_per_g is not None:
+        return float(context.one_c_ma_per_g), "the cell"
+    return LAB_ONE_C_MA_PER_G, "the lab default"
+
+
 def run_rate_capability(table, params, context) -> AnalysisOutput:
+    _, warnings = cycling_assessment(table, _facts(context))
+    one_c, source = one_c_of(params, context)
     rate = rate_capability(
         table,
         active_mass_mg=_mass(context),
-        one_c_ma_per_g=params["one_c_ma_per_g"],
+        one_c_ma_per_g=one_c,
         tolerance=params["tolerance"],
+        electrode=context.electrode,
+        voltage_window_v=context.voltage_window_v,
     )
     steps = rate.steps
     labels = [f"{i + 1}: {r:g}C" for i, r in enumerate(steps["rate_c"])]
@@ -100,21 +142,24 @@ def run_rate_capability(table, params, context) -> AnalysisOutput:
         "Rate capability", "step: C-rate", "mAh/g", [("discharge", labels, capacity)]
     )
     return AnalysisOutput(
-        summary=rate.to_dict(),
+        summary={**rate.to_dict(), "one_c_ma_per_g": one_c, "one_c_from": source},
         tables={"rate_cycles": rate.cycles},
         figures={"rate": figure} if labels else {},
+        warnings=_warning_dicts(warnings),
     )
 
 
 def run_dqdv(table, params, context) -> AnalysisOutput:
     context.progress(30, "computing dQ/dV")
+    data = paired(table, context.electrode)
     result = dqdv_analysis(
-        table,
+        data,
         active_mass_mg=context.active_mass_mg,
         voltage_step_v=params["voltage_step_v"],
         smoothing_sigma_v=params["smoothing_sigma_v"],
         targets_v=params["targets_v"],
         window_v=params["window_v"],
+        follow_window_v=params["follow_window_v"],
     )
     curves = result.curves
     shown = sorted(curves["cycle"].unique())[:: max(1, len(curves["cycle"].unique()) // 10)]
@@ -123,24 +168,62 @@ def run_dqdv(table, params, context) -> AnalysisOutput:
         for (c, d), part in curves[curves["cycle"].isin(shown)].groupby(["cycle", "direction"])
     ]
     figure = line_figure("dQ/dV", "V", "mAh/V", series, mode="lines")
+    if context.active_mass_mg is not None:
+        _, warnings = cycling_assessment(table, _facts(context))
+    else:
+        warnings = reading_notes(table, instrument_index_check(table, context.electrode))
     return AnalysisOutput(
-        summary={"peaks": _records(result.tracks)},
-        tables={"dqdv_peaks": result.peaks, "dqdv_tracks": result.tracks},
+        summary={
+            "peaks": _records(result.tracks),
+            "peak_tracks": _records(result.track_summary),
+        },
+        tables={
+            "dqdv_peaks": result.peaks,
+            "dqdv_tracks": result.tracks,
+            "dqdv_track_summary": result.track_summary,
+        },
         figures={"dqdv": figure},
+        warnings=_warning_dicts([*warnings, *_lost_peaks(result.track_summary)]),
     )
+
+
+def _lost_peaks(summary: pd.DataFrame) -> list[ResultWarning]:
+    """A note for each tracked peak that was lost for good or missed in some cycles."""
+    notes = []
+    for row in summary.itertuples(index=False):
+        missing = [int(c) for c in (row.missing_cycles or [])]
+        if row.status == "lost":
+            text = (
+                f"The {row.direction} peak near {row.target_v:g} V was lost from cycle "
+                f"{int(row.lost_at_cycle)} (last found in cycle {int(row.last_found_cycle)})."
+            )
+        elif missing:
+            text = (
+                f"The {row.direction} peak near {row.target_v:g} V was not found in cycles "
+                f"{cycle_list(missing)}; it was picked up again after."
+            )
+        else:
+            continue
+        notes.append(ResultWarning("peak_lost", text, tuple(missing)))
+    return notes
 
 
 def run_first_cycle(table, params, context) -> AnalysisOutput:
+    _, warnings = cycling_assessment(table, _facts(context))
     metrics = first_cycle_metrics(
-        table, active_mass_mg=_mass(context), plateau_threshold_v=params["plateau_threshold_v"]
+        table,
+        active_mass_mg=_mass(context),
+        plateau_threshold_v=params["plateau_threshold_v"],
+        electrode=context.electrode,
+        voltage_window_v=context.voltage_window_v,
     )
-    return AnalysisOutput(summary=metrics.to_dict())
+    return AnalysisOutput(summary=metrics.to_dict(), warnings=_warning_dicts(warnings))
 
 
 register(
     AnalysisKind(
         "cycling_summary",
-        1,
+        2,
         "Cycling summary",
         (Param("reference_cycle", "Reference cycle for retention", "int", None, 0),),
         run_cycling_summary,
@@ -150,7 +233,7 @@ register(
 register(
     AnalysisKind(
         "voltage_fade",
-        1,
+        2,
         "Voltage fade",
         (
             Param("first_cycle", "First cycle", "int", None, 0),
@@ -162,10 +245,11 @@ register(
 register(
     AnalysisKind(
         "rate_capability",
-        1,
+        2,
         "Rate capability",
         (
-            Param("one_c_ma_per_g", "1C (mA/g)", "float", 250.0, 1e-6),
+            # None: the cell's own 1C (its electrode's), else the lab's 250 mA/g
+            Param("one_c_ma_per_g", "1C (mA/g; empty: the cell's own)", "float", None, 1e-6),
             Param("tolerance", "Rate tolerance (fraction)", "float", 0.15, 0.01, 0.5),
         ),
         run_rate_capability,
@@ -175,13 +259,21 @@ register(
 register(
     AnalysisKind(
         "dqdv",
-        1,
+        2,
         "dQ/dV",
         (
             Param("voltage_step_v", "Voltage step (V)", "float", 0.005, 0.0005, 0.1),
             Param("smoothing_sigma_v", "Smoothing σ (V)", "float", 0.01, 0.0, 0.2),
             Param("targets_v", "Peaks to track (V)", "floats", [4.4, 3.25]),
-            Param("window_v", "Tracking window (V)", "float", 0.15, 0.01, 1.0),
+            Param("window_v", "Start window around each target (V)", "float", 0.15, 0.01, 1.0),
+            Param(
+                "follow_window_v",
+                "Follow window around the last peak found (V)",
+                "float",
+                0.05,
+                0.005,
+                0.5,
+            ),
         ),
         run_dqdv,
         needs_active_mass=False,
@@ -190,7 +282,7 @@ register(
 register(
     AnalysisKind(
         "first_cycle",
-        1,
+        2,
         "First cycle",
         (Param("plateau_threshold_v", "Plateau threshold (V)", "float", 4.45, 3.0, 5.0),),
         run_first_cycle,

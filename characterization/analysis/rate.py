@@ -1,7 +1,10 @@
 """Rate capability (DOMAIN.md section 3, rate test).
 
 The C-rate of each half-cycle is recognised from the data, not typed in:
-raw rate x = median |I| (mA) over the half-cycle's rows / (one_c_ma_per_g × active mass in g).
+raw rate x = median |I| (mA) over the half-cycle's rows / (one_c_ma_per_g × active mass in g),
+the half cycles and their direction coming from the one cycle model (so a file that records
+|I| or counts charge negative gives the same rates). The cell's own 1C is used (the job passes
+it); the lab's 250 mA/g only when the cell has none.
 It snaps to the nearest protocol rate r when |x/r − 1| ≤ tolerance (default 15 %), otherwise the
 raw rate is reported (``rate_snapped`` False). Consecutive complete cycles whose discharge rates
 agree (equal after snapping, or within the tolerance of each other) form one step.
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from characterization.analysis._checks import cycling_table, number, positive
+from characterization.analysis._checks import number, positive
 from characterization.analysis.cycling import active_mass_g, cycle_capacities_mah
 from characterization.analysis.electrode import LAB_ONE_C_MA_PER_G, PROTOCOL_C_RATES
 from characterization.analysis.errors import AnalysisError
@@ -90,6 +93,8 @@ def rate_capability(
     one_c_ma_per_g: float = LAB_ONE_C_MA_PER_G,
     protocol_rates_c: Sequence[float] = PROTOCOL_C_RATES,
     tolerance: float = DEFAULT_SNAP_TOLERANCE,
+    electrode: str = "cathode",
+    voltage_window_v: tuple[float | None, float | None] | None = None,
 ) -> RateCapability:
     """Recognise the rate of each cycle, group cycles into steps, and compute the recovery.
 
@@ -104,7 +109,8 @@ def rate_capability(
     if not 0 < tol < 1:
         raise AnalysisError("tolerance", "rate tolerance must be a fraction between 0 and 1")
     protocol = _protocol_rates(protocol_rates_c)
-    per_cycle = _cycle_rates(df, one_c * mass_g, protocol, tol)
+    capacities = cycle_capacities_mah(df, electrode=electrode, voltage_window_v=voltage_window_v)
+    per_cycle = _cycle_rates(capacities, one_c * mass_g, protocol, tol)
     per_cycle["discharge_capacity_mah_g"] = per_cycle.pop("discharge_capacity_mah") / mass_g
     steps = _steps(per_cycle, tol)
     return RateCapability(cycles=per_cycle, steps=steps, recovery=_recovery(steps, tol))
@@ -119,30 +125,21 @@ def _protocol_rates(protocol_rates_c: Sequence[float]) -> list[float]:
     ]
 
 
-def _median_abs_current_ma(df: pd.DataFrame, sign: int) -> pd.Series:
-    """Median |I| per cycle over the rows whose current has ``sign`` (+1 charge, −1 discharge)."""
-    current = df["current_ma"].to_numpy(dtype=float)
-    rows = np.sign(current) == sign
-    return pd.Series(np.abs(current[rows])).groupby(df["cycle"].to_numpy()[rows]).median()
-
-
 def _cycle_rates(
-    df: pd.DataFrame, one_c_ma: float, protocol: list[float], tol: float
+    capacities: pd.DataFrame, one_c_ma: float, protocol: list[float], tol: float
 ) -> pd.DataFrame:
-    """Recognised charge and discharge rate of each complete cycle."""
-    cycling_table(df, ("cycle", "current_ma", "charge_capacity_mah", "discharge_capacity_mah"))
-    capacities = cycle_capacities_mah(df)
+    """Recognised charge and discharge rate of each complete cycle (median |I| of each half)."""
     complete = capacities.loc[capacities["complete"]].set_index("cycle")
     if complete.empty:
         raise AnalysisError("df", "the file has no complete charge/discharge cycle")
-    charge = _median_abs_current_ma(df, +1).reindex(complete.index) / one_c_ma
-    discharge = _median_abs_current_ma(df, -1).reindex(complete.index) / one_c_ma
-    if discharge.isna().any():
-        raise AnalysisError("df", "some discharges have no negative current: check the sign")
+    charge = complete["charge_current_ma"] / one_c_ma
+    discharge = complete["discharge_current_ma"] / one_c_ma
     charge_rate, _ = snap_c_rate(
         charge.fillna(0.0).to_numpy(), protocol_rates_c=protocol, tolerance=tol
     )
-    rate, snapped = snap_c_rate(discharge.to_numpy(), protocol_rates_c=protocol, tolerance=tol)
+    rate, snapped = snap_c_rate(
+        discharge.fillna(0.0).to_numpy(), protocol_rates_c=protocol, tolerance=tol
+    )
     return pd.DataFrame(
         {
             "cycle": complete.index.astype(int),

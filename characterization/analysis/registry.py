@@ -56,17 +56,28 @@ class Param:
 
 @dataclass(frozen=True)
 class AnalysisContext:
-    """What a run needs besides the table: the cell's active mass and a progress callback."""
+    """What a run needs besides the table: what Kiln knows of the cell (active mass, the
+    working electrode's role, its active material's formula, its 1C, the measurement's
+    declared voltage window, the lab's capacity ceiling) and a progress callback."""
 
     active_mass_mg: float | None
     progress: Callable[[int, str], None] = lambda percent, message: None
+    electrode: str = "cathode"
+    formula: str | None = None
+    one_c_ma_per_g: float | None = None
+    voltage_window_v: tuple[float | None, float | None] | None = None
+    capacity_ceiling_mah_g: float | None = None
 
 
 @dataclass(frozen=True)
 class AnalysisOutput:
+    """summary: JSON; tables: written as CSV; figures: plotly; warnings: plausibility.
+    ResultWarning dicts ({code, message, cycles, severity}) stored with the result."""
+
     summary: dict
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: dict[str, dict] = field(default_factory=dict)  # name -> {"data": [...], "layout"}
+    warnings: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import ParseError, file_label
@@ -60,6 +61,21 @@ def read_table(text: str, columns: list[str], sep: str, path: Path) -> pd.DataFr
     if len(frame) == 0 or missing[:-1].any():
         raise ParseError(f"{file_label(path)}: the data table is empty or has gaps.")
     return frame.iloc[:-1] if missing[-1] else frame
+
+
+_CLOCK = re.compile(r"^(?:(\d+)\s*[d-]\s*)?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
+
+
+def seconds(text: pd.Series, path: Path, name: str) -> np.ndarray:
+    """Plain numbers, or [N d ]h:mm:ss[.f] clock times (hours may pass 24), as float seconds."""
+    text = text.str.strip()
+    plain = pd.to_numeric(text, errors="coerce")
+    parts = text.str.extract(_CLOCK).astype(float)
+    clock = parts[0].fillna(0) * 86400 + parts[1] * 3600 + parts[2] * 60 + parts[3]
+    values = plain.fillna(clock)
+    if values.isna().any():
+        raise ParseError(f"{file_label(path)}: unreadable times in column '{name}'.")
+    return values.to_numpy(dtype=float)
 
 
 def require(column: str | None, what: str, path: Path) -> str:

@@ -1,12 +1,12 @@
 """Arbin .res files: an MS Access (Jet) database read with Debian's mdbtools (mdb-export).
 
-Rules (units: mA, V, mAh, mWh, s):
+Rules (units: mA, V, mAh, mWh, s); cycles, direction and capacities are cycle_model's:
 - The table of records is Channel_Normal_Table; Arbin stores A, Ah and Wh, converted here.
-- Cycle labels are Arbin's Cycle_Index (the instrument's count, from 1).
-- Arbin's Charge_Capacity / Discharge_Capacity accumulate over the whole cycle and restart
-  only when Cycle_Index advances, so they already are the cumulative-within-cycle values.
-- Step types come from each step's mean current (Arbin stores no step type in this table);
-  `step` counts step changes, since Step_Index is the schedule's step number and repeats.
+- Arbin's Cycle_Index is kept as `instrument_cycle`.
+- Charge_Capacity / Discharge_Capacity (and the energies) accumulate until Cycle_Index
+  advances: counters that restart per instrument cycle.
+- Arbin stores no step type in this table: direction comes from the current's sign, checked
+  against the voltage trend; `step` counts changes of Step_Index, the schedule's step number.
 - mdb-export does not return rows in record order: rows are sorted by Data_Point.
 """
 
@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import _table
+from .cycle_model import Counter, Records, normalise
 from .errors import MissingToolError, ParseError, file_label
 
 _TABLE = "Channel_Normal_Table"
@@ -69,26 +70,21 @@ def arbin_table(
     discharge_mwh: np.ndarray | None,
 ) -> pd.DataFrame:
     """The normalised table from Arbin's channel columns, already in mA, V, mAh, mWh, s and
-    in record order; shared by the .res and the .xlsx readers.
-
-    Cycle labels are Cycle_Index as is; Arbin's capacities accumulate until Cycle_Index
-    advances, so they already are the cumulative-within-cycle values; `step` counts changes of
-    (Cycle_Index, Step_Index) since Step_Index is the schedule's step number and repeats; step
-    types come from each step's mean current (Arbin records none).
-    """
+    in record order; shared by the .res and the .xlsx readers (rules in the module doc)."""
     cycle = np.asarray(cycle_index)
-    step = _table.run_ids(cycle, step_index)
-    return _table.build_table(
-        time_s=time_s,
-        cycle=cycle,
-        step=step,
-        step_type=_table.classify_by_current(step, current_ma),
-        current_ma=current_ma,
-        voltage_v=voltage_v,
-        charge_mah=charge_mah,
-        discharge_mah=discharge_mah,
-        charge_mwh=charge_mwh,
-        discharge_mwh=discharge_mwh,
+    energy = ()
+    if charge_mwh is not None and discharge_mwh is not None:
+        energy = (Counter(charge_mwh, segments=cycle), Counter(discharge_mwh, segments=cycle))
+    return normalise(
+        Records(
+            time_s=time_s,
+            voltage_v=voltage_v,
+            current_ma=current_ma,
+            step=_table.run_ids(cycle, step_index),
+            instrument_cycle=cycle,
+            capacity=(Counter(charge_mah, segments=cycle), Counter(discharge_mah, segments=cycle)),
+            energy=energy,
+        )
     )
 
 

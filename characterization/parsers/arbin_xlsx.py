@@ -7,8 +7,9 @@ Cycle_Index, Current(A), Voltage(V), Charge_Capacity(Ah), Discharge_Capacity(Ah)
 optionally, Data_Point, Charge_Energy(Wh), Discharge_Energy(Wh).
 
 Rules (units: mA, V, mAh, mWh, s): the same as Arbin .res files (arbin_res.arbin_table):
-Cycle_Index is the cycle label, capacity accumulates until Cycle_Index advances, step types
-come from each step's mean current. Rows are put in Data_Point order when the column exists.
+Cycle_Index is kept as the instrument's cycle, capacity accumulates until it advances, and
+direction comes from the current checked against the voltage. Rows are put in Data_Point
+order when the column exists.
 """
 
 from __future__ import annotations

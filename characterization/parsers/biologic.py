@@ -6,11 +6,11 @@ Both are first turned into one frame with EC-Lab's column names ("time/s", "Ewe/
 - potentiostatic only (no galvanostatic "mode" 1 record; CA, PITT step, CV): not cycling.
 - otherwise galvanostatic cycling (GCPL), normalised as below.
 
-Cycling rules (units: mA, V, mAh, s):
-- EC-Lab counts half cycles; its "Q charge/discharge/mA.h" restarts at each one and is > 0 in
-  a charge and < 0 in a discharge half cycle.
-- Cycles pair each charge half cycle with the discharge that follows, numbered from 1; a
-  leading partial discharge (from open circuit) is cycle 0.
+Cycling rules (units: mA, V, mAh, s); cycles, direction and capacities are cycle_model's:
+- EC-Lab counts half cycles; its "Q charge/discharge/mA.h" restarts at each one (a counter per
+  half cycle) and is > 0 in a charge and < 0 in a discharge half cycle: that sign is the step
+  type; mode 3 (OCV) records are rest. Without Q, dq per record is an increment counter.
+- EC-Lab's "cycle number", where exported, is kept as `instrument_cycle`.
 - GCPL files often hold no current column: current is then dq/dt (3600 * dq_mAh / dt_s), the
   mean current over each record interval.
 - Energy columns are NaN: GCPL records hold none that resets per half cycle.
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from . import _table
+from .cycle_model import Counter, Records, normalise
 from .detect import BIOLOGIC_MPR
 from .errors import NotCyclingFileError, ParseError, file_label
 
@@ -166,24 +167,24 @@ def _cycling_table(data: pd.DataFrame) -> pd.DataFrame:
     time_s = data["time/s"].to_numpy(dtype=float)
     current = _current_ma(data, time_s)
     half = _half_cycles(data, current)
-    q_mah = _running_q_mah(data, half)
-    direction = _half_cycle_direction(half, q_mah)
+    q_mah = _running_q_mah(data)
+    direction = _half_cycle_direction(half, q_mah if q_mah is not None else current)
     rest = data["mode"].to_numpy() == _REST_MODE if "mode" in data.columns else current == 0
-    cycle = _table.cycles_charge_first(half, direction)
-    magnitude = np.abs(q_mah)
-    return _table.build_table(
-        time_s=time_s,
-        cycle=cycle,
-        step=_table.run_ids(half, data["Ns"] if "Ns" in data.columns else half, rest),
-        step_type=np.where(rest, _table.REST, direction),
-        current_ma=current,
-        voltage_v=data["Ewe/V"].to_numpy(dtype=float),
-        charge_mah=_table.cumulative_in_cycle(
-            cycle, half, np.where(direction == _table.CHARGE, magnitude, 0.0)
-        ),
-        discharge_mah=_table.cumulative_in_cycle(
-            cycle, half, np.where(direction == _table.DISCHARGE, magnitude, 0.0)
-        ),
+    if q_mah is not None:
+        counter = Counter(q_mah, segments=half)
+    else:
+        counter = Counter(_dq_mah(data), kind="increments")
+    cycle = data["cycle number"].to_numpy() if "cycle number" in data.columns else None
+    return normalise(
+        Records(
+            time_s=time_s,
+            voltage_v=data["Ewe/V"].to_numpy(dtype=float),
+            current_ma=current,
+            step=_table.run_ids(half, data["Ns"] if "Ns" in data.columns else half, rest),
+            step_type=np.where(rest, _table.REST, direction),
+            instrument_cycle=None if cycle is None else cycle.astype(np.int64),
+            capacity=(counter,),
+        )
     )
 
 
@@ -215,19 +216,19 @@ def _half_cycles(data: pd.DataFrame, current: np.ndarray) -> np.ndarray:
     return _table.run_ids(sign.to_numpy())
 
 
-def _running_q_mah(data: pd.DataFrame, half: np.ndarray) -> np.ndarray:
-    """Charge passed in the current half cycle, signed (> 0 charging)."""
+def _running_q_mah(data: pd.DataFrame) -> np.ndarray | None:
+    """EC-Lab's charge passed in the current half cycle, signed (> 0 charging), if exported."""
     if "Q charge/discharge/mA.h" in data.columns:
         return data["Q charge/discharge/mA.h"].to_numpy(dtype=float)
-    dq = _dq_mah(data)
-    if dq is None:
+    if _dq_mah(data) is None:
         raise ParseError("EC-Lab data without a capacity column (Q charge/discharge or dq).")
-    return pd.Series(dq).groupby(half).cumsum().to_numpy()
+    return None
 
 
-def _half_cycle_direction(half: np.ndarray, q_mah: np.ndarray) -> np.ndarray:
-    """charge / discharge / rest per row, from the sign of its half cycle's largest |Q|."""
-    grouped = pd.Series(q_mah).groupby(half)
+def _half_cycle_direction(half: np.ndarray, signed: np.ndarray) -> np.ndarray:
+    """charge / discharge / rest per row, from the sign of its half cycle's largest |Q| (or,
+    without Q, of its largest |I|)."""
+    grouped = pd.Series(signed).groupby(half)
     q_max, q_min = grouped.transform("max").to_numpy(), grouped.transform("min").to_numpy()
     kinds = np.where(q_max >= -q_min, _table.CHARGE, _table.DISCHARGE)
     return np.where((q_max <= 0) & (q_min >= 0), _table.REST, kinds).astype(object)

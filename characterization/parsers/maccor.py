@@ -1,99 +1,160 @@
-"""Maccor text exports (tab-separated; header lines such as "Today's Date ..." then a column
-header starting "Rec#"). Own reader with a small column map.
+"""Maccor text exports, in the variants Maccor's software writes (own reader, small column map).
 
-Rules (units: mA, V, mAh, mWh, s):
-- Cycle labels are Maccor's cycle column (Cyc#), the instrument's count, which starts at 0.
-- Maccor's Amp-hr and Watt-hr restart at every step and are unsigned; the direction is in the
-  State column (C charge, D discharge, R rest, anything else other). A cycle's charge is the
-  SUM of its charge steps' maxima, built as a cumulative-within-cycle column.
-- Current is signed from State (+ for C, - for D) since some templates export |Amps|.
+A file holds some header lines ("Today's Date ...", or the MIMS-style "Name:", "Channel:",
+"Procedure:" lines, or none), then a tab-separated column header naming a record column
+("Rec#" or "Rec"), a cycle column ("Cyc#", "Cycle P"/"Cycle C") and a state column ("State"
+or "Md"), optionally a units line, then the records. Decimal commas (European Windows
+locales) and "Nd hh:mm:ss.f" times are read.
+
+Rules (units: mA, V, mAh, mWh, s); cycles, direction and capacities are cycle_model's:
+- The cycle column is kept as `instrument_cycle` (Maccor counts from 0).
+- The state column is the step type (C charge, D discharge, R rest, anything else other).
+- Current is passed as recorded: some templates write |I|, and the cycle model then takes
+  the direction from the state.
+- Amp-hr / Watt-hr (or "Cap. [Ah]" / "Ener. [Wh]") restart at every step: counters per step.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import _table
-from ._text import find_column, read_table, require, scale, unit_of
+from ._text import find_column, read_table, require, scale, seconds, unit_of
+from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
 
 _NAMES = {
-    "cycle": ("Cyc#", "Cycle", "Cycle C", "Cycle P"),
+    "cycle": ("Cyc#", "Cycle C", "Cycle P", "Cycle", "Cycle Index"),
     "step": ("Step",),
-    "time": ("Test (Sec)", "Test Time (sec)", "Test Time (s)", "TestTime"),
-    "capacity": ("Amp-hr", "Capacity (AHr)", "Capacity (Ah)", "Cap. [Ah]"),
+    "time": (
+        "Test (Sec)",
+        "Test Time (sec)",
+        "Test Time (s)",
+        "TestTime",
+        "Test Time",
+        "TestTime(s)",
+    ),
+    "capacity": ("Amp-hr", "Capacity (AHr)", "Capacity (Ah)", "Cap. [Ah]", "Capacity(Ah)"),
     "energy": ("Watt-hr", "Energy (WHr)", "Energy (Wh)", "Ener. [Wh]"),
-    "current": ("Amps", "Current (A)", "Current [A]", "Current"),
-    "voltage": ("Volts", "Voltage (V)", "Voltage [V]", "Voltage"),
+    "current": ("Amps", "Current (A)", "Current [A]", "Current(A)", "Current"),
+    "voltage": ("Volts", "Voltage (V)", "Voltage [V]", "Voltage(V)", "Voltage"),
     "state": ("State", "MD", "Md"),
 }
+_RECORD_NAMES = ("Rec#", "Rec")
 _STATES = {"C": _table.CHARGE, "D": _table.DISCHARGE, "R": _table.REST}
 _DEFAULT_UNITS = {"capacity": "Ah", "energy": "Wh", "current": "A", "voltage": "V"}
+_HEADER_SEARCH_LINES = 60
+_NUMBER_START = re.compile(r"^\s*[-+]?\d")
+
+
+def header_line(lines: list[str]) -> int | None:
+    """Index of the column header among the first lines: the line naming a record column, a
+    cycle column and a state column (the mark of every Maccor export variant)."""
+    for index, line in enumerate(lines[:_HEADER_SEARCH_LINES]):
+        cells = [c.strip() for c in re.split(r"[\t,]", line)]
+        if (
+            find_column(cells, _RECORD_NAMES)
+            and find_column(cells, _NAMES["cycle"])
+            and find_column(cells, _NAMES["state"])
+        ):
+            return index
+    return None
 
 
 def read_maccor(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """Normalised table and metadata for a Maccor text export."""
     path = Path(path)
     lines = path.read_bytes().decode("latin-1").splitlines()
-    at = next((i for i, ln in enumerate(lines[:50]) if ln.startswith("Rec#")), None)
+    at = header_line(lines)
     if at is None:
-        raise ParseError(f"{file_label(path)}: a Maccor export without a 'Rec#' column header.")
+        raise ParseError(
+            f"{file_label(path)}: a Maccor export without a column header naming Rec#, Cyc# "
+            "and State."
+        )
     sep = "\t" if "\t" in lines[at] else ","
     header = [c.strip() for c in lines[at].split(sep)]
     cols = {key: find_column(header, names) for key, names in _NAMES.items()}
     needed = {k: require(v, k, path) for k, v in cols.items() if k != "energy"}
-    used = [c for c in cols.values() if c is not None]
-    raw = read_table("\n".join(lines[at:]), used, sep, path)
-    table = _normalise(raw, cols, needed, path)
+    body = _records_from(lines, at + 1)
+    decimal = _decimal_mark(body, sep)
+    raw = read_table("\n".join([lines[at], *body]), [c for c in cols.values() if c], sep, path)
+    table = normalise(_records(raw, cols, needed, decimal, path))
     units = {k: unit_of(v, _DEFAULT_UNITS[k]) for k, v in cols.items() if k in _DEFAULT_UNITS and v}
-    return table, {"source_library": "kiln", "units_seen": units, "header": lines[:at]}
+    meta = {"source_library": "kiln", "units_seen": units, "header": lines[:at]}
+    if decimal == ",":
+        meta["decimal_mark"] = ","
+    return table, meta
 
 
-def _normalise(
-    raw: pd.DataFrame, cols: dict[str, str | None], needed: dict[str, str], path: Path
-) -> pd.DataFrame:
-    num = {k: _numbers(raw[c], c, path) for k, c in needed.items() if k != "state"}
+def _records_from(lines: list[str], first: int) -> list[str]:
+    """The data lines: a units line or blank lines between the header and the first record
+    (some variants write them) are skipped."""
+    start = first
+    while start < len(lines) and not _NUMBER_START.match(lines[start]):
+        start += 1
+    return lines[start:]
+
+
+def _decimal_mark(body: list[str], sep: str) -> str:
+    """',' when the records use decimal commas (tab-separated exports of European locales)."""
+    if sep == ",":
+        return "."
+    sample = [cell for line in body[:50] for cell in line.split(sep)]
+    commas = sum(bool(re.fullmatch(r"\s*[-+]?\d+,\d+\s*", c)) for c in sample)
+    points = sum(bool(re.fullmatch(r"\s*[-+]?\d*\.\d+\s*", c)) for c in sample)
+    return "," if commas > points else "."
+
+
+def _records(
+    raw: pd.DataFrame,
+    cols: dict[str, str | None],
+    needed: dict[str, str],
+    decimal: str,
+    path: Path,
+) -> Records:
+    def number(key: str) -> np.ndarray:
+        return _numbers(raw[cols[key]], cols[key], decimal, path)
+
     state = raw[needed["state"]].str.strip().str.upper().to_numpy()
     kinds = pd.Series(state).map(_STATES).fillna(_table.OTHER).to_numpy(dtype=object)
-    cycle = num["cycle"].astype(np.int64)
-    step = _table.run_ids(cycle, num["step"])
-    sign = np.where(kinds == _table.DISCHARGE, -1.0, 1.0)
-    current = np.where(kinds == _table.REST, num["current"], sign * np.abs(num["current"]))
-    capacity = num["capacity"] * scale(needed["capacity"], "Ah", path)
-    energy_mwh: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+    cycle = number("cycle").astype(np.int64)
+    step = _table.run_ids(cycle, number("step"))
+    energy = ()
     if cols["energy"]:
-        column = cols["energy"]
-        energy = _numbers(raw[column], column, path) * scale(column, "Wh", path)
-        energy_mwh = tuple(
-            _per_cycle(cycle, step, kinds, kind, energy)
-            for kind in (_table.CHARGE, _table.DISCHARGE)
-        )
-    return _table.build_table(
-        time_s=num["time"],
-        cycle=cycle,
+        energy = (Counter(number("energy") * scale(cols["energy"], "Wh", path), segments=step),)
+    return Records(
+        time_s=_time_s(raw[needed["time"]], needed["time"], decimal, path),
+        voltage_v=number("voltage") * scale(needed["voltage"], "V", path),
+        current_ma=number("current") * scale(needed["current"], "A", path),
         step=step,
         step_type=kinds,
-        current_ma=current * scale(needed["current"], "A", path),
-        voltage_v=num["voltage"] * scale(needed["voltage"], "V", path),
-        charge_mah=_per_cycle(cycle, step, kinds, _table.CHARGE, capacity),
-        discharge_mah=_per_cycle(cycle, step, kinds, _table.DISCHARGE, capacity),
-        charge_mwh=energy_mwh[0],
-        discharge_mwh=energy_mwh[1],
+        instrument_cycle=cycle,
+        capacity=(
+            Counter(number("capacity") * scale(needed["capacity"], "Ah", path), segments=step),
+        ),
+        energy=energy,
     )
 
 
-def _per_cycle(
-    cycle: np.ndarray, step: np.ndarray, kinds: np.ndarray, kind: str, per_step: np.ndarray
-) -> np.ndarray:
-    running = np.where(kinds == kind, np.abs(per_step), 0.0)
-    return _table.cumulative_in_cycle(cycle, step, running)
+def _time_s(column: pd.Series, name: str, decimal: str, path: Path) -> np.ndarray:
+    """Seconds, from plain numbers (in the header's unit: s, min or h) or Nd hh:mm:ss.f."""
+    text = column.str.strip()
+    if decimal == ",":
+        text = text.str.replace(",", ".", regex=False)
+    factor = {"min": 60.0, "h": 3600.0, "hr": 3600.0}.get(unit_of(name, "s").lower(), 1.0)
+    plain = pd.to_numeric(text, errors="coerce").notna().to_numpy()
+    return np.where(plain, factor, 1.0) * seconds(text, path, name)
 
 
-def _numbers(column: pd.Series, name: str, path: Path) -> np.ndarray:
-    values = pd.to_numeric(column.str.strip(), errors="coerce")
+def _numbers(column: pd.Series, name: str, decimal: str, path: Path) -> np.ndarray:
+    text = column.str.strip()
+    if decimal == ",":
+        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    values = pd.to_numeric(text, errors="coerce")
     if values.isna().any():
         raise ParseError(f"{file_label(path)}: non-numeric values in column '{name}'.")
     return values.to_numpy(dtype=float)

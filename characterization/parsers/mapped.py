@@ -6,17 +6,18 @@ the instrument restarts its capacity count. read_mapped_file turns such a file i
 normalised table (schema.COLUMNS, units s, mA, V, mAh, mWh), with the same rules as the
 instrument readers:
 
-- current_ma = value x (1000 for A, 1 for mA), negated when the file counts charge negative;
+- current_ma = value x (1000 for A, 1 for mA), negated when the mapping says the file counts
+  charge negative; the cycle model still checks the sign against the voltage trend (and reads
+  files that record |I|), so a wrong sign setting cannot swap charge and discharge;
 - time_s = value x (1, 60, 3600 for s, min, h);
-- steps: the step column's changes (within the cycle); without one, changes of current sign;
-  step types from each step's mean current (> 0 charge, < 0 discharge, ~0 rest);
-- cycles: the cycle column as is; without one, from 1 in charge -> discharge pairs with a
-  leading partial discharge as cycle 0 (as BioLogic half cycles, _table.cycles_charge_first);
-- capacity (and energy) on each row of its own direction, |value| x (1000 for Ah/Wh):
-  restart "step": summed over the cycle's steps (Neware/Maccor rule);
-  restart "cycle": already the cycle's running total (Arbin rule), taken as is;
-  restart "never": a counter over the whole file (from 0 at its start), turned into each
-  step's increase and then summed per cycle as for "step".
+- steps: the step column's changes; without one, changes of current sign (cycle_model);
+- the cycle column, when mapped, is kept as `instrument_cycle`; cycles, direction and
+  capacities follow the one cycle model of every reader (cycle_model), so a table without a
+  cycle column gives the same cycles as with one;
+- capacity (and energy) counters, |value| x (1000 for Ah/Wh):
+  restart "step": a counter per step (Neware/Maccor rule);
+  restart "cycle": a counter per cycle-column value (Arbin rule);
+  restart "never": a counter over the whole file (net or throughput), taken step by step.
 
 CSV delimiter (comma, semicolon or tab) and decimal mark ("." or ",") are detected from the
 file; `header_row` is the 0-based line (CSV) or row (XLSX, first sheet) holding the names.
@@ -34,8 +35,9 @@ import pandas as pd
 
 from . import _table
 from ._text import read_table
+from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
-from .reader import CHARGE_FIRST_RULE, PARSER_VERSION, ParsedFile, guarded
+from .reader import CYCLE_RULE, PARSER_VERSION, ParsedFile, guarded
 
 MAPPED = "mapped"
 TIME_UNITS = {"s": 1.0, "min": 60.0, "h": 3600.0}
@@ -166,9 +168,7 @@ def read_mapped_file(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
         path, f"a table for mapping '{mapping.name}'", lambda: _read(path, mapping)
     )
     meta["parser_version"] = PARSER_VERSION
-    meta["cycle_rule"] = (
-        f"the '{mapping.cycle_column}' column" if mapping.cycle_column else CHARGE_FIRST_RULE
-    )
+    meta["cycle_rule"] = CYCLE_RULE
     return ParsedFile(format=MAPPED, table=table, metadata=meta)
 
 
@@ -289,55 +289,23 @@ def _numbers(raw: pd.DataFrame, quantity: str, decimal: str, path: Path) -> np.n
 def _normalise(raw: pd.DataFrame, mapping: ColumnMapping, decimal: str, path: Path) -> pd.DataFrame:
     num = {q: _numbers(raw, q, decimal, path) for q in mapping.columns()}
     sign = 1.0 if mapping.charge_current == "positive" else -1.0
-    current_ma = num["current"] * CURRENT_UNITS[mapping.current_unit] * sign
-    # Without a step column, a step is a run of rows with one current sign.
-    segment = _table.run_ids(num["step"] if "step" in num else np.sign(current_ma))
-    kinds = _table.classify_by_current(segment, current_ma)
-    if "cycle" in num:
-        cycle = num["cycle"].astype(np.int64)
-    else:
-        cycle = _table.cycles_charge_first(segment, kinds)
-    step = _table.run_ids(cycle, segment)
-    restarts = mapping.capacity_restarts
-    running = {}
+    step = _table.run_ids(num["step"]) if "step" in num else None
+    cycle = num["cycle"].astype(np.int64) if "cycle" in num else None
+    segments = {"step": step, "cycle": cycle, "never": None}[mapping.capacity_restarts]
+    kind = "net" if mapping.capacity_restarts == "never" else "restarts"
+    counters = {}
     for what, units in (("capacity", CAPACITY_UNITS), ("energy", ENERGY_UNITS)):
         factor = units[getattr(mapping, f"{what}_unit")]
-        for kind in (_table.CHARGE, _table.DISCHARGE):
-            values = num.get(f"{kind}_{what}", num.get(what))
-            running[kind, what] = _in_cycle(
-                None if values is None else values * factor, kinds == kind, cycle, step, restarts
-            )
-    return _table.build_table(
-        time_s=num["time"] * TIME_UNITS[mapping.time_unit],
-        cycle=cycle,
-        step=step,
-        step_type=kinds,
-        current_ma=current_ma,
-        voltage_v=num["voltage"],
-        charge_mah=running[_table.CHARGE, "capacity"],
-        discharge_mah=running[_table.DISCHARGE, "capacity"],
-        charge_mwh=running[_table.CHARGE, "energy"],
-        discharge_mwh=running[_table.DISCHARGE, "energy"],
+        columns = [k for k in (f"charge_{what}", f"discharge_{what}", what) if k in num]
+        counters[what] = tuple(Counter(num[k] * factor, kind, segments) for k in columns)
+    return normalise(
+        Records(
+            time_s=num["time"] * TIME_UNITS[mapping.time_unit],
+            voltage_v=num["voltage"],
+            current_ma=num["current"] * CURRENT_UNITS[mapping.current_unit] * sign,
+            step=step,
+            instrument_cycle=cycle,
+            capacity=counters["capacity"],
+            energy=counters["energy"],
+        )
     )
-
-
-def _in_cycle(
-    values: np.ndarray | None,
-    own_rows: np.ndarray,
-    cycle: np.ndarray,
-    step: np.ndarray,
-    restarts: str,
-) -> np.ndarray | None:
-    """The running value within the cycle on the rows of one direction, from the
-    instrument's counter in mAh/mWh (the restart rules in the module docstring)."""
-    if values is None:
-        return None
-    if restarts == "never":  # each step's increase over the counter at its start
-        before = np.concatenate([[0.0], values[:-1]])
-        starts = np.ones(len(step), dtype=bool)
-        starts[1:] = step[1:] != step[:-1]
-        values = values - before[np.flatnonzero(starts)[np.cumsum(starts) - 1]]
-    running = np.where(own_rows, np.abs(values), 0.0)
-    if restarts == "cycle":
-        return running
-    return _table.cumulative_in_cycle(cycle, step, running)

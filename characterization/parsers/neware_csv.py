@@ -1,24 +1,22 @@
 """Neware BTSDA record-layer CSV exports (columns "Cycle Index", "Step Type", "Current(A)",
 "Chg. Cap.(Ah)" ...). Own reader with a small column map; units are read from the headers.
 
-Rules (units: mA, V, mAh, mWh, s):
-- Cycle labels are BTSDA's "Cycle Index" (the instrument's count, from 1), passed through.
-  (Binary .nda/.ndax files get NewareNDA's charge-first count instead; see neware_nda.)
-- "Chg. Cap." / "DChg. Cap." (or "Capacity" with the step type) restart at every step, so a
-  cycle's charge is the SUM of its charge steps' maxima, built cumulative within the cycle.
+Rules (units: mA, V, mAh, mWh, s); cycles, direction and capacities are cycle_model's:
+- BTSDA's "Cycle Index" is kept as `instrument_cycle`.
+- "Chg. Cap." / "DChg. Cap." (or one "Capacity" column) restart at every step: counters per step.
 - Time is "Cumulative Time" / "Total Time" as [d-]h:mm:ss (hours may pass 24) or seconds.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import _table
-from ._text import find_column, read_table, require, scale, unit_of
+from ._text import find_column, read_table, require, scale, seconds, unit_of
+from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
 from .neware_nda import neware_step_kind
 
@@ -36,7 +34,6 @@ _NAMES = {
     "discharge_energy": ("DChg. Energy(Wh)", "DChg. Energy(mWh)"),
 }
 _REQUIRED = ("cycle", "step", "step_type", "time", "current", "voltage")
-_CLOCK = re.compile(r"^(?:(\d+)[d-]\s*)?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
 
 
 def read_neware_csv(path: str | Path) -> tuple[pd.DataFrame, dict]:
@@ -63,38 +60,20 @@ def _normalise(raw: pd.DataFrame, cols: dict[str, str | None], path: Path) -> pd
     step = _table.run_ids(cycle, _numbers(raw, cols["step"], path))
     names = raw[cols["step_type"]].str.strip()
     kinds = names.map({n: neware_step_kind(n) for n in names.unique()}).to_numpy(dtype=object)
-    charge, discharge = (
-        _running(raw, cols, kinds, "charge", path),
-        _running(raw, cols, kinds, "discharge", path),
+    capacity = [k for k in ("charge", "discharge") if cols[k]] or ["capacity"]
+    energy = [k for k in ("charge_energy", "discharge_energy") if cols[k]]
+    return normalise(
+        Records(
+            time_s=seconds(raw[cols["time"]], path, cols["time"]),
+            voltage_v=_scaled(raw, cols["voltage"], path),
+            current_ma=_scaled(raw, cols["current"], path),
+            step=step,
+            step_type=kinds,
+            instrument_cycle=cycle,
+            capacity=tuple(Counter(_scaled(raw, cols[k], path), segments=step) for k in capacity),
+            energy=tuple(Counter(_scaled(raw, cols[k], path), segments=step) for k in energy),
+        )
     )
-    energies = [
-        None
-        if cols[k] is None
-        else _table.cumulative_in_cycle(cycle, step, _scaled(raw, cols[k], path))
-        for k in ("charge_energy", "discharge_energy")
-    ]
-    return _table.build_table(
-        time_s=_seconds(raw[cols["time"]], path),
-        cycle=cycle,
-        step=step,
-        step_type=kinds,
-        current_ma=_scaled(raw, cols["current"], path),
-        voltage_v=_scaled(raw, cols["voltage"], path),
-        charge_mah=_table.cumulative_in_cycle(cycle, step, charge),
-        discharge_mah=_table.cumulative_in_cycle(cycle, step, discharge),
-        charge_mwh=energies[0],
-        discharge_mwh=energies[1],
-    )
-
-
-def _running(
-    raw: pd.DataFrame, cols: dict[str, str | None], kinds: np.ndarray, key: str, path: Path
-) -> np.ndarray:
-    """Per-step capacity of one direction (mAh): its own column, else |Capacity| on its rows."""
-    if cols[key]:
-        return _scaled(raw, cols[key], path)
-    kind = _table.CHARGE if key == "charge" else _table.DISCHARGE
-    return np.where(kinds == kind, np.abs(_scaled(raw, cols["capacity"], path)), 0.0)
 
 
 def _scaled(raw: pd.DataFrame, column: str, path: Path) -> np.ndarray:
@@ -106,15 +85,3 @@ def _numbers(raw: pd.DataFrame, column: str, path: Path) -> np.ndarray:
     if values.isna().any():
         raise ParseError(f"{file_label(path)}: non-numeric values in column '{column}'.")
     return values.to_numpy(dtype=float)
-
-
-def _seconds(column: pd.Series, path: Path) -> np.ndarray:
-    """[d-]h:mm:ss[.f] or plain seconds -> seconds."""
-    text = column.str.strip()
-    plain = pd.to_numeric(text, errors="coerce")
-    parts = text.str.extract(_CLOCK).astype(float)
-    clock = parts[0].fillna(0) * 86400 + parts[1] * 3600 + parts[2] * 60 + parts[3]
-    seconds = plain.fillna(clock)
-    if seconds.isna().any():
-        raise ParseError(f"{file_label(path)}: unreadable times in column '{column.name}'.")
-    return seconds.to_numpy(dtype=float)

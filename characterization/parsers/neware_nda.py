@@ -3,11 +3,11 @@
 Read with fastnda (fast, polars based); NewareNDA is the fallback for a file fastnda cannot
 read. The two agree to float32 precision on every fixture (tests cross-check them).
 
-Rules (units: mA, V, mAh, mWh, s):
-- Cycle labels are fastnda/NewareNDA's cycle_mode "chg": a new cycle starts at a charge step
-  that follows a discharge, so a leading discharge is cycle 1 (the instrument-style count).
-- Neware's capacity and energy restart at every step, so a cycle's charge is the SUM of its
-  charge steps' maxima (CC_Chg + CV_Chg ...), built here as a cumulative-within-cycle column.
+Rules (units: mA, V, mAh, mWh, s); cycles, direction and capacities are cycle_model's:
+- The cycle index is kept as recorded in the file (fastnda cycle_mode "raw", NewareNDA without
+  its software cycle number) as `instrument_cycle`.
+- Neware's capacity and energy restart at every step (a counter per step: CC_Chg and CV_Chg
+  of one charge are summed by the cycle model).
 - Step types: names with "DChg" are discharge, other "Chg" names charge, Rest/Pause/OCV rest,
   everything else (pulse, SIM, ...) other.
 """
@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import _table
+from .cycle_model import Counter, Records, normalise
 from .detect import NEWARE_NDA
 from .errors import ParseError, file_label
 
@@ -66,78 +67,49 @@ def _named_with_suffix(path: Path, suffix: str) -> Iterator[Path]:
 def _via_fastnda(path: Path) -> tuple[pd.DataFrame, dict]:
     import fastnda
 
-    raw = fastnda.read(path, cycle_mode="chg")
-    capacity = raw["capacity_mAh"].to_numpy().astype(float)
-    energy = raw["energy_mWh"].to_numpy().astype(float)
-    table = _normalise(
+    raw = fastnda.read(path, cycle_mode="raw")
+    step = raw["step_count"].to_numpy()
+    records = Records(
         time_s=raw["total_time_s"].to_numpy(),
-        cycle=raw["cycle_count"].to_numpy(),
-        step=raw["step_count"].to_numpy(),
-        names=raw["step_type"],
-        current_ma=raw["current_mA"].to_numpy(),
         voltage_v=raw["voltage_V"].to_numpy(),
-        # fastnda signs capacity and energy: + while charging, - while discharging.
-        running=(capacity.clip(min=0), (-capacity).clip(min=0)),
-        running_energy=(energy.clip(min=0), (-energy).clip(min=0)),
+        current_ma=raw["current_mA"].to_numpy(),
+        step=step,
+        step_type=_step_kinds(raw["step_type"]),
+        instrument_cycle=raw["cycle_count"].to_numpy(),
+        # fastnda signs capacity and energy (- while discharging); the counters restart per step
+        capacity=(Counter(raw["capacity_mAh"].to_numpy(), segments=step),),
+        energy=(Counter(raw["energy_mWh"].to_numpy(), segments=step),),
     )
     start = raw["unix_time_s"][0] if "unix_time_s" in raw.columns and len(raw) else None
-    return table, _metadata("fastnda", start, raw.columns)
+    return normalise(records), _metadata("fastnda", start, raw.columns)
 
 
 def _via_newarenda(path: Path) -> tuple[pd.DataFrame, dict]:
     import NewareNDA
 
-    raw = NewareNDA.read(str(path), cycle_mode="chg", log_level="ERROR")
+    raw = NewareNDA.read(str(path), software_cycle_number=False, log_level="ERROR")
     stamps = pd.to_datetime(raw["Timestamp"])
-    table = _normalise(
-        # NewareNDA's "Time" restarts every step (as fastnda's total time, the step times
-        # are chained; the wall clock has only 1 s resolution in .nda files).
-        time_s=_table.cumulative_in_cycle(
-            np.zeros(len(raw)), raw["Step"].to_numpy(), raw["Time"].to_numpy(dtype=float)
-        ),
-        cycle=raw["Cycle"].to_numpy(),
-        step=raw["Step"].to_numpy(),
-        names=raw["Status"].astype(str).to_numpy(),
-        current_ma=raw["Current(mA)"].to_numpy(),
+    step = raw["Step"].to_numpy()
+    records = Records(
+        # NewareNDA's "Time" restarts every step (as fastnda's total time, the step times are
+        # chained; the wall clock has only 1 s resolution in .nda files).
+        time_s=_table.chained(step, raw["Time"].to_numpy(dtype=float)),
         voltage_v=raw["Voltage"].to_numpy(),
-        running=(raw["Charge_Capacity(mAh)"].to_numpy(), raw["Discharge_Capacity(mAh)"].to_numpy()),
-        running_energy=(
-            raw["Charge_Energy(mWh)"].to_numpy(),
-            raw["Discharge_Energy(mWh)"].to_numpy(),
+        current_ma=raw["Current(mA)"].to_numpy(),
+        step=step,
+        step_type=_step_kinds(raw["Status"].astype(str).to_numpy()),
+        instrument_cycle=raw["Cycle"].to_numpy(),
+        capacity=(
+            Counter(raw["Charge_Capacity(mAh)"].to_numpy(), segments=step),
+            Counter(raw["Discharge_Capacity(mAh)"].to_numpy(), segments=step),
+        ),
+        energy=(
+            Counter(raw["Charge_Energy(mWh)"].to_numpy(), segments=step),
+            Counter(raw["Discharge_Energy(mWh)"].to_numpy(), segments=step),
         ),
     )
     start = stamps.iloc[0].timestamp() if len(stamps) else None
-    return table, _metadata("NewareNDA", start, raw.columns)
-
-
-def _normalise(
-    *,
-    time_s: np.ndarray,
-    cycle: np.ndarray,
-    step: np.ndarray,
-    names,
-    current_ma: np.ndarray,
-    voltage_v: np.ndarray,
-    running: tuple[np.ndarray, np.ndarray],
-    running_energy: tuple[np.ndarray, np.ndarray],
-) -> pd.DataFrame:
-    """Per-step running values (restarting each step) -> cumulative-within-cycle table."""
-    kinds = _step_kinds(names)
-    charge, discharge, charge_e, discharge_e = _table.cumulative_in_cycle_many(
-        cycle, step, *running, *running_energy
-    )
-    return _table.build_table(
-        time_s=time_s,
-        cycle=cycle,
-        step=step,
-        step_type=kinds,
-        current_ma=current_ma,
-        voltage_v=voltage_v,
-        charge_mah=charge,
-        discharge_mah=discharge,
-        charge_mwh=charge_e,
-        discharge_mwh=discharge_e,
-    )
+    return normalise(records), _metadata("NewareNDA", start, raw.columns)
 
 
 def _step_kinds(names) -> pd.Categorical:
@@ -174,5 +146,4 @@ def _metadata(library: str, start_unix_s: float | None, columns: list[str]) -> d
         "units_seen": {"current": "mA", "voltage": "V", "capacity": "mAh", "energy": "mWh"},
         "start_time_utc": start,
         "aux_columns": [c for c in columns if re.fullmatch(r"aux.*|T\d+", c)],
-        "cycle_rule": "Neware cycle_mode 'chg' (fastnda/NewareNDA)",
     }

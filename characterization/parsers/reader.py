@@ -19,19 +19,13 @@ from .neware_nda import read_neware_binary
 from .schema import COLUMNS
 
 # Bump when a rule changes what a table holds, so cached normalised tables are rebuilt.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
 
-CHARGE_FIRST_RULE = "charge half cycle + following discharge; leading discharge is cycle 0"
-_CYCLE_RULES = {
-    detect.NEWARE_NDA: "fastnda/NewareNDA cycle_mode 'chg' (charge after discharge starts one)",
-    detect.NEWARE_NDAX: "fastnda/NewareNDA cycle_mode 'chg' (charge after discharge starts one)",
-    detect.BIOLOGIC_MPR: CHARGE_FIRST_RULE,
-    detect.BIOLOGIC_MPT: CHARGE_FIRST_RULE,
-    detect.ARBIN_RES: "instrument Cycle_Index (from 1)",
-    detect.ARBIN_XLSX: "instrument Cycle_Index (from 1)",
-    detect.MACCOR_TXT: "instrument Cyc# (from 0)",
-    detect.NEWARE_BTSDA_CSV: "instrument Cycle Index (from 1)",
-}
+# One rule for every format (cycle_model): the instrument's own index is kept apart.
+CYCLE_RULE = (
+    "Kiln's half cycles paired charge first (cathode); a leading discharge is cycle 0; the "
+    "instrument's index kept as instrument_cycle"
+)
 
 
 @dataclass(frozen=True)
@@ -64,7 +58,7 @@ def read_cycler_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
         raise AssertionError(f"parser for {fmt} returned columns {list(table.columns)}")
     meta.setdefault("source_version", None)
     meta["parser_version"] = PARSER_VERSION
-    meta["cycle_rule"] = _CYCLE_RULES[fmt]
+    meta["cycle_rule"] = CYCLE_RULE
     return ParsedFile(format=fmt, table=table, metadata=meta)
 
 

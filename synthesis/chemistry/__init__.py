@@ -11,6 +11,14 @@ from .stoichiometry import (
     SubstanceAmount,
     plan_precursors,
 )
+from .theoretical_yield import (
+    Supply,
+    TheoreticalYield,
+    check_yield,
+    coating_theoretical_yield,
+    mol_per_mol_product,
+    synthesis_theoretical_yield,
+)
 
 __all__ = [
     "ATOMIC_WEIGHT_TABLE",
@@ -25,9 +33,15 @@ __all__ = [
     "PrecursorQuantity",
     "PrecursorSpec",
     "SubstanceAmount",
+    "Supply",
+    "TheoreticalYield",
+    "check_yield",
+    "coating_theoretical_yield",
     "coating_mass_g",
+    "mol_per_mol_product",
     "molar_mass_g_per_mol",
     "parse_formula",
     "plan_coating",
     "plan_precursors",
+    "synthesis_theoretical_yield",
 ]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from lims.validators import bound_q, bounded
 from synthesis.models.recipes import CoatingBasis
 
 DEFAULT_TOLERANCE_PERCENT = 2.0
@@ -80,15 +81,31 @@ class Batch(models.Model):
         on_delete=models.PROTECT,
         related_name="substrate_of_batches",
     )
-    target_mass_g = models.FloatField("target mass (g)", null=True, blank=True)
-    substrate_mass_g = models.FloatField("substrate mass (g)", null=True, blank=True)
-    coating_wt_percent = models.FloatField("coating wt%", null=True, blank=True)
+    target_mass_g = models.FloatField(
+        "target mass (g)",
+        null=True,
+        blank=True,
+        validators=[bounded("batch_mass_g", "target mass")],
+    )
+    substrate_mass_g = models.FloatField(
+        "substrate mass (g)",
+        null=True,
+        blank=True,
+        validators=[bounded("batch_mass_g", "substrate mass")],
+    )
+    coating_wt_percent = models.FloatField(
+        "coating wt%", null=True, blank=True, validators=[bounded("coating_wt_percent")]
+    )
     coating_basis = models.CharField(max_length=10, choices=CoatingBasis.choices, blank=True)
     scale = models.FloatField(default=1.0, help_text="Batch mass / recipe reference mass.")
     plan = models.JSONField(default=dict, help_text="The chemistry plan frozen at planning.")
-    calcination_temperature_c = models.FloatField(null=True, blank=True, db_index=True)
+    calcination_temperature_c = models.FloatField(
+        null=True, blank=True, db_index=True, validators=[bounded("calcination_temperature_c")]
+    )
     calcination_duration_h = models.FloatField(null=True, blank=True)
-    tolerance_percent = models.FloatField(default=DEFAULT_TOLERANCE_PERCENT)
+    tolerance_percent = models.FloatField(
+        default=DEFAULT_TOLERANCE_PERCENT, validators=[bounded("tolerance_percent")]
+    )
     product = models.OneToOneField(
         "lims.Sample",
         null=True,
@@ -96,7 +113,9 @@ class Batch(models.Model):
         on_delete=models.PROTECT,
         related_name="produced_by_batch",
     )
-    yield_mass_g = models.FloatField("yield (g)", null=True, blank=True)
+    yield_mass_g = models.FloatField(
+        "yield (g)", null=True, blank=True, validators=[bounded("yield_mass_g")]
+    )
     failure_reason = models.TextField(blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -132,12 +151,21 @@ class Batch(models.Model):
                 name="batch_wt_percent_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(tolerance_percent__gt=0), name="batch_tolerance_positive"
+                condition=bound_q("target_mass_g", "batch_mass_g")
+                & bound_q("substrate_mass_g", "batch_mass_g"),
+                name="batch_mass_at_most_10_kg",
+            ),
+            models.CheckConstraint(
+                condition=bound_q("calcination_temperature_c", "calcination_temperature_c"),
+                name="batch_calcination_range",
+            ),
+            models.CheckConstraint(
+                condition=bound_q("tolerance_percent", "tolerance_percent", null=False),
+                name="batch_tolerance_range",
             ),
             models.CheckConstraint(condition=models.Q(scale__gt=0), name="batch_scale_positive"),
             models.CheckConstraint(
-                condition=models.Q(yield_mass_g__isnull=True) | models.Q(yield_mass_g__gte=0),
-                name="batch_yield_not_negative",
+                condition=bound_q("yield_mass_g", "yield_mass_g"), name="batch_yield_range"
             ),
             models.CheckConstraint(
                 condition=~models.Q(status=BatchStatus.COMPLETED) | models.Q(product__isnull=False),
@@ -185,8 +213,10 @@ class BatchReagent(models.Model):
     )
     planned_mass_g = models.FloatField(null=True, blank=True)
     planned_volume_ml = models.FloatField(null=True, blank=True)
-    actual_mass_g = models.FloatField(null=True, blank=True)
-    actual_volume_ml = models.FloatField(null=True, blank=True)
+    actual_mass_g = models.FloatField(null=True, blank=True, validators=[bounded("reagent_mass_g")])
+    actual_volume_ml = models.FloatField(
+        null=True, blank=True, validators=[bounded("reagent_volume_ml")]
+    )
     deviation_percent = models.FloatField(null=True, blank=True)
     flagged = models.BooleanField(default=False, help_text="Deviation beyond the tolerance.")
     history = HistoricalRecords()
@@ -207,6 +237,11 @@ class BatchReagent(models.Model):
                     "actual_volume_ml",
                 )
             ],
+            models.CheckConstraint(
+                condition=bound_q("actual_mass_g", "reagent_mass_g")
+                & bound_q("actual_volume_ml", "reagent_volume_ml"),
+                name="batch_reagent_actual_at_most_100_kg",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -227,8 +262,10 @@ class BatchStepLog(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     equipment = models.CharField(max_length=120, blank=True, help_text="furnace, stirrer, ...")
-    actual_temperature_c = models.FloatField(null=True, blank=True)
-    rpm = models.PositiveIntegerField(null=True, blank=True)
+    actual_temperature_c = models.FloatField(
+        null=True, blank=True, validators=[bounded("temperature_c", "actual temperature")]
+    )
+    rpm = models.PositiveIntegerField(null=True, blank=True, validators=[bounded("rpm")])
     notes = models.TextField(blank=True)
     done_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -245,6 +282,11 @@ class BatchStepLog(models.Model):
                 | models.Q(ended_at__gte=models.F("started_at")),
                 name="step_log_ends_after_start",
             ),
+            models.CheckConstraint(
+                condition=bound_q("actual_temperature_c", "temperature_c"),
+                name="step_log_temperature_range",
+            ),
+            models.CheckConstraint(condition=bound_q("rpm", "rpm"), name="step_log_rpm_range"),
         ]
 
     def __str__(self) -> str:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from lims import quantities
+from lims.validators import bound_q
 from synthesis.chemistry import parse_formula
 from synthesis.validators import (
     validate_cas_number,
+    validate_density_g_per_ml,
     validate_formula,
     validate_not_negative,
-    validate_positive,
     validate_purity_percent,
 )
 
@@ -39,7 +42,7 @@ class Chemical(models.Model):
         "density (g/mL)",
         null=True,
         blank=True,
-        validators=[validate_positive],
+        validators=[validate_density_g_per_ml],
         help_text="Liquids only: Kiln then gives a volume to pipette.",
     )
     default_purity_percent = models.FloatField(
@@ -60,9 +63,8 @@ class Chemical(models.Model):
             models.CheckConstraint(condition=~models.Q(formula=""), name="chemical_formula_set"),
             models.CheckConstraint(condition=PURITY_OK, name="chemical_purity_range"),
             models.CheckConstraint(
-                condition=models.Q(density_g_per_ml__isnull=True)
-                | models.Q(density_g_per_ml__gt=0),
-                name="chemical_density_positive",
+                condition=bound_q("density_g_per_ml", "density_g_per_ml"),
+                name="chemical_density_range",
             ),
         ]
 
@@ -105,8 +107,9 @@ class Lot(models.Model):
                 condition=models.Q(purity_percent__gt=0) & models.Q(purity_percent__lte=100),
                 name="lot_purity_range",
             ),
-            models.CheckConstraint(
-                condition=models.Q(amount_left__gte=0), name="lot_amount_not_negative"
+            models.CheckConstraint(  # g and mL share the numbers: 0 to 100 kg or 100 L
+                condition=bound_q("amount_left", "lot_amount_g", null=False),
+                name="lot_amount_range",
             ),
             models.CheckConstraint(
                 condition=models.Q(amount_unit__in=AmountUnit.values), name="lot_unit_known"
@@ -115,6 +118,14 @@ class Lot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chemical.name} · {self.supplier} {self.lot_number}"
+
+    def clean(self) -> None:
+        """The amount within the bounds of its unit (grams or millilitres)."""
+        key = "lot_amount_ml" if self.amount_unit == AmountUnit.MILLILITRE else "lot_amount_g"
+        if self.amount_left is not None and not isinstance(self.amount_left, str):
+            message = quantities.problem(key, self.amount_left)
+            if message is not None:
+                raise ValidationError({"amount_left": message})
 
     def is_expired(self, on: datetime.date | None = None) -> bool:
         return self.expires_on is not None and self.expires_on < (on or timezone.localdate())

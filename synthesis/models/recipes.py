@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from lims import quantities
 from lims.models import SampleKind
+from lims.validators import bound_q, bounded
 from synthesis.steps import STEP_CHOICES, describe, step_kind
 from synthesis.validators import (
+    validate_density_g_per_ml,
     validate_formula,
-    validate_positive,
     validate_purity_percent,
     validate_wt_percent,
 )
@@ -71,7 +74,7 @@ class Recipe(models.Model):
     reference_mass_g = models.FloatField(
         "reference mass (g)",
         default=1.0,
-        validators=[validate_positive],
+        validators=[bounded("batch_mass_g", "reference mass")],
         help_text="The product (or substrate) mass the fixed solvent amounts are written for.",
     )
     volatile_elements = models.CharField(
@@ -111,7 +114,8 @@ class Recipe(models.Model):
                 name="recipe_wt_percent_range",
             ),
             models.CheckConstraint(
-                condition=models.Q(reference_mass_g__gt=0), name="recipe_reference_mass_positive"
+                condition=bound_q("reference_mass_g", "batch_mass_g", null=False),
+                name="recipe_reference_mass_range",
             ),
         ]
 
@@ -148,12 +152,14 @@ class ReagentLine(models.Model):
         "purity (%)", null=True, blank=True, validators=[validate_purity_percent]
     )
     density_g_per_ml = models.FloatField(
-        "density (g/mL)", null=True, blank=True, validators=[validate_positive]
+        "density (g/mL)", null=True, blank=True, validators=[validate_density_g_per_ml]
     )
     excess_element = models.CharField(max_length=3, blank=True)
-    excess_percent = models.FloatField("excess (%)", null=True, blank=True)
+    excess_percent = models.FloatField(
+        "excess (%)", null=True, blank=True, validators=[bounded("excess_percent")]
+    )
     in_stoichiometry = models.BooleanField(default=True)
-    fixed_amount = models.FloatField(null=True, blank=True, validators=[validate_positive])
+    fixed_amount = models.FloatField(null=True, blank=True)
     fixed_unit = models.CharField(max_length=4, blank=True, choices=[("g", "g"), ("mL", "mL")])
     notes = models.CharField(max_length=200, blank=True)
     history = HistoricalRecords()
@@ -175,14 +181,24 @@ class ReagentLine(models.Model):
                 | (models.Q(excess_percent__gte=0) & models.Q(excess_percent__lte=100)),
                 name="line_excess_range",
             ),
+            models.CheckConstraint(  # g and mL share the numbers: up to 100 kg or 100 L
+                condition=bound_q("fixed_amount", "reagent_mass_g"),
+                name="line_fixed_amount_range",
+            ),
             models.CheckConstraint(
-                condition=models.Q(fixed_amount__isnull=True) | models.Q(fixed_amount__gt=0),
-                name="line_fixed_amount_positive",
+                condition=bound_q("density_g_per_ml", "density_g_per_ml"),
+                name="line_density_range",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_role_display()})"
+
+    def clean(self) -> None:
+        """A fixed amount within the bounds of its unit (grams or millilitres)."""
+        message = fixed_amount_problem(self.fixed_amount, self.fixed_unit)
+        if message is not None:
+            raise ValidationError({"fixed_amount": message})
 
     @property
     def is_substrate(self) -> bool:
@@ -203,6 +219,14 @@ class ReagentLine(models.Model):
         if self.density_g_per_ml is not None:
             return self.density_g_per_ml
         return self.chemical.density_g_per_ml if self.chemical else None
+
+
+def fixed_amount_problem(amount: float | None, unit: str) -> str | None:
+    """A solvent's fixed amount: > 0 and at most 100 kg (g) or 100 L (mL)."""
+    if amount is None:
+        return None
+    key = "reagent_volume_ml" if unit == "mL" else "reagent_mass_g"
+    return quantities.problem(key, amount, label="fixed amount")
 
 
 class RecipeStep(models.Model):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from characterization.parsers.cycle_model import Counter, Records, normalise
 from characterization.parsers.schema import COLUMNS
 
 
@@ -66,7 +67,9 @@ def linear_half_cycle(
 def assemble(
     half_cycles: Sequence[HalfCycle], *, with_energy: bool = False, rest_points: int = 2
 ) -> pd.DataFrame:
-    """Concatenate half-cycles into a table with the normalised schema's columns."""
+    """Concatenate half-cycles into records as an instrument writes them (a capacity counter
+    restarting every step, the given cycle numbers as the instrument's index) and normalise
+    them with the cycle model every reader uses, so the table has the schema's columns."""
     parts = [_half_cycle_rows(h, step, with_energy) for step, h in enumerate(half_cycles, 1)]
     if rest_points:
         parts = [
@@ -78,10 +81,23 @@ def assemble(
     current = table["current_ma"].abs().to_numpy()
     dq = table.pop("_dq").to_numpy()
     hours = np.divide(dq, current, out=np.zeros_like(dq), where=current > 0)
-    table["time_s"] = np.cumsum(hours * 3600.0 + np.where(current > 0, 0.0, 60.0))
-    table["step"] = np.cumsum(table["step_type"] != table["step_type"].shift()).astype(int)
-    columns = list(COLUMNS)
-    return table.loc[:, columns]
+    time_s = np.cumsum(hours * 3600.0 + np.where(current > 0, 0.0, 60.0))
+    step = np.cumsum(table["step_type"] != table["step_type"].shift()).to_numpy()
+    capacity = (table["charge_capacity_mah"] + table["discharge_capacity_mah"]).to_numpy()
+    energy = (table["charge_energy_mwh"] + table["discharge_energy_mwh"]).to_numpy()
+    records = Records(
+        time_s=time_s,
+        voltage_v=table["voltage_v"].to_numpy(),
+        current_ma=table["current_ma"].to_numpy(),
+        step=step,
+        step_type=table["step_type"].to_numpy(dtype=object),
+        instrument_cycle=table["cycle"].to_numpy(),
+        capacity=(Counter(capacity, segments=step),),
+        energy=(Counter(energy, segments=step),) if with_energy else (),
+    )
+    out = normalise(records)
+    assert tuple(out.columns) == COLUMNS
+    return out
 
 
 def _half_cycle_rows(h: HalfCycle, step: int, with_energy: bool) -> pd.DataFrame:

@@ -37,7 +37,11 @@ from tests.characterization.test_jobs import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.testdata("cyclers"),
+    pytest.mark.django_db(transaction=True),
+]
 
 FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 

@@ -17,6 +17,8 @@ from characterization.parsers.biologic import load_biologic
 
 from .parser_reference import EIS, NON_CYCLING, REL_TOL, NonCyclingReference, cycler_data_dir
 
+pytestmark = pytest.mark.testdata("cyclers")
+
 TRUNCATABLE = [
     "neware_navani_test.ndax",
     "neware_fastnda_nw4-120-1-6-53.ndax",

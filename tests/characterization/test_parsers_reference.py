@@ -12,16 +12,20 @@ from characterization.parsers import (
     complete_cycles,
     cycle_capacities,
 )
+from characterization.parsers.cycles import paired
+from characterization.parsers.schema import DIRECTIONS
 from characterization.parsers.neware_nda import _via_fastnda, _via_newarenda
 
 from .parser_reference import CYCLING, REL_TOL, CyclingReference, cycler_data_dir, parsed
+
+pytestmark = pytest.mark.testdata("cyclers")
 
 IDS = [ref.file for ref in CYCLING]
 
 
 @pytest.mark.parametrize("ref", CYCLING, ids=IDS)
 def test_per_cycle_capacities_match_the_reference_library(ref: CyclingReference) -> None:
-    caps = cycle_capacities(parsed(ref.file).table).set_index("cycle")
+    caps = cycle_capacities(parsed(ref.file).table, ref.electrode).set_index("cycle")
     for label, (charge_mah, discharge_mah) in ref.cycles.items():
         got = caps.loc[label]
         assert got["charge_capacity_mah"] == pytest.approx(charge_mah, rel=REL_TOL, abs=1e-12)
@@ -33,17 +37,20 @@ def test_row_and_cycle_counts_match_the_reference(ref: CyclingReference) -> None
     result = parsed(ref.file)
     assert result.format == ref.format
     assert len(result.table) == ref.rows
-    assert result.table["cycle"].nunique() == ref.labels
-    assert len(complete_cycles(result.table)) == ref.complete
+    labels = paired(result.table, ref.electrode)["cycle"].nunique()
+    assert labels == ref.labels
+    assert len(complete_cycles(result.table, ref.electrode)) == ref.complete
 
 
 @pytest.mark.parametrize("ref", CYCLING, ids=IDS)
 def test_table_follows_the_schema(ref: CyclingReference) -> None:
     table = parsed(ref.file).table
     assert tuple(table.columns) == COLUMNS
-    assert table["cycle"].dtype == np.int64 and table["step"].dtype == np.int64
+    ints = ("cycle", "half_cycle", "instrument_cycle", "step")
+    assert all(table[c].dtype == np.int64 for c in ints)
     assert set(table["step_type"]) <= set(STEP_TYPES)
-    floats = [c for c in COLUMNS if c not in ("cycle", "step", "step_type")]
+    assert set(table["direction"]) <= set(DIRECTIONS)
+    floats = [c for c in COLUMNS if c not in (*ints, "step_type", "direction")]
     assert all(table[c].dtype == np.float64 for c in floats)
     assert table["time_s"].is_monotonic_increasing
     assert table["step"].is_monotonic_increasing
@@ -52,17 +59,27 @@ def test_table_follows_the_schema(ref: CyclingReference) -> None:
 @pytest.mark.parametrize("ref", CYCLING, ids=IDS)
 def test_capacity_sits_only_on_rows_of_its_own_direction(ref: CyclingReference) -> None:
     table = parsed(ref.file).table
-    assert (table.loc[table["step_type"] != "charge", "charge_capacity_mah"] == 0).all()
-    assert (table.loc[table["step_type"] != "discharge", "discharge_capacity_mah"] == 0).all()
+    assert (table.loc[table["direction"] != "charge", "charge_capacity_mah"] == 0).all()
+    assert (table.loc[table["direction"] != "discharge", "discharge_capacity_mah"] == 0).all()
     assert (table["charge_capacity_mah"] >= 0).all()
     assert (table["discharge_capacity_mah"] >= 0).all()
 
 
 @pytest.mark.parametrize("ref", CYCLING, ids=IDS)
-def test_current_sign_follows_the_step_type(ref: CyclingReference) -> None:
+def test_current_sign_follows_the_direction(ref: CyclingReference) -> None:
     table = parsed(ref.file).table
-    assert (table.loc[table["step_type"] == "charge", "current_ma"] >= 0).all()
-    assert (table.loc[table["step_type"] == "discharge", "current_ma"] <= 0).all()
+    assert (table.loc[table["direction"] == "charge", "current_ma"] >= 0).all()
+    assert (table.loc[table["direction"] == "discharge", "current_ma"] <= 0).all()
+
+
+@pytest.mark.parametrize("ref", CYCLING, ids=IDS)
+def test_the_instrument_cycle_index_is_kept_as_recorded(ref: CyclingReference) -> None:
+    table = parsed(ref.file).table
+    recorded = table["instrument_cycle"]
+    if ref.format.startswith("biologic"):
+        assert (recorded == -1).all()  # GCPL exports without "cycle number"
+    else:
+        assert (recorded >= 0).all() and recorded.is_monotonic_increasing
 
 
 def test_cc_and_cv_charge_steps_are_summed_within_a_cycle() -> None:
@@ -101,5 +118,5 @@ def test_biologic_files_have_no_energy() -> None:
 def test_metadata_names_the_library_and_version() -> None:
     meta = parsed("neware_navani_test.ndax").metadata
     assert meta["source_library"] == "fastnda" and meta["source_version"]
-    assert "chg" in meta["cycle_rule"]
+    assert "charge first" in meta["cycle_rule"]
     assert parsed("arbin_navani_example.res").metadata["units_seen"]["capacity"] == "Ah"

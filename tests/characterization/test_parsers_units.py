@@ -14,43 +14,53 @@ from characterization.parsers import (
     cycle_capacities,
     read_cycler_file,
 )
-from characterization.parsers._table import cumulative_in_cycle, cycles_charge_first
+from characterization.parsers._table import chained
+from characterization.parsers.cycle_model import pair_half_cycles
 from characterization.parsers.biologic import load_biologic
 
 from .parser_reference import cycler_data_dir
+from .synthetic import assemble, linear_half_cycle
 
 
-def test_step_capacities_are_summed_within_a_cycle_and_restart_with_the_next() -> None:
-    cycle = np.array([1, 1, 1, 1, 2, 2])
-    step = np.array([1, 1, 2, 2, 3, 3])  # CC then CV charge, then the next cycle's CC
+def test_a_counter_restarting_each_step_is_chained_into_a_running_total() -> None:
+    step = np.array([1, 1, 2, 2, 3, 3])  # CC then CV charge, then the next step
     running = np.array([0.5, 1.0, 0.1, 0.3, 0.2, 0.4])
-    got = cumulative_in_cycle(cycle, step, running)
-    np.testing.assert_allclose(got, [0.5, 1.0, 1.1, 1.3, 0.2, 0.4])
+    np.testing.assert_allclose(chained(step, running), [0.5, 1.0, 1.1, 1.3, 1.5, 1.7])
 
 
 def test_half_cycles_pair_charge_first_with_a_leading_discharge_as_cycle_0() -> None:
-    half = np.array([0, 0, 1, 1, 2, 3, 4])
-    kinds = np.array(["discharge"] * 2 + ["charge"] * 2 + ["discharge", "charge", "discharge"])
-    assert cycles_charge_first(half, kinds).tolist() == [0, 0, 1, 1, 1, 2, 2]
+    half = np.array([1, 1, 2, 2, 3, 4, 5])
+    signs = np.array([-1, -1, 1, 1, -1, 1, -1])
+    assert pair_half_cycles(half, signs, "cathode").tolist() == [0, 0, 1, 1, 1, 2, 2]
+    # an anode half-cell lithiates (discharges) first
+    assert pair_half_cycles(half, signs, "anode").tolist() == [1, 1, 1, 1, 2, 2, 3]
 
 
-def _table(charge: list[float], discharge: list[float]) -> pd.DataFrame:
-    n = len(charge)
-    return pd.DataFrame(
-        {
-            "cycle": np.arange(1, n + 1),
-            "charge_capacity_mah": charge,
-            "discharge_capacity_mah": discharge,
-            "charge_energy_mwh": np.nan,
-            "discharge_energy_mwh": np.nan,
-        }
-    )
+def _table(charge: list[float], discharge: list[float], end_v: float = 2.0) -> pd.DataFrame:
+    """Cycles of two records per half cycle: charge 3.0 -> 4.2 V, discharge 4.1 -> 2.0 V
+    (the last discharge ends at end_v, the file's last record)."""
+    return assemble(
+        [
+            half
+            for n, (q_charge, q_discharge) in enumerate(zip(charge, discharge, strict=True), 1)
+            for half in (
+                linear_half_cycle(n, "charge", capacity_mah=q_charge, start_v=3.0, end_v=4.2,
+                                  current_ma=1.0, points=3),
+                linear_half_cycle(n, "discharge", capacity_mah=q_discharge, start_v=4.1,
+                                  end_v=end_v if n == len(charge) else 2.0, current_ma=1.0,
+                                  points=3),
+            )
+            if half.capacity_mah[-1] > 0
+        ],
+        rest_points=0,
+    )  # fmt: skip
 
 
-def test_a_final_cycle_cut_to_a_sliver_is_not_complete() -> None:
-    assert complete_cycles(_table([1.0, 1.0, 1.0], [0.9, 0.9, 0.001])) == [1, 2]
-    assert complete_cycles(_table([1.0, 1.0], [0.9, 0.5])) == [1, 2]
-    assert complete_cycles(_table([1.0, 0.0], [0.0, 0.0])) == []
+def test_a_final_discharge_cut_before_its_cut_off_voltage_is_not_complete() -> None:
+    assert complete_cycles(_table([1.0, 1.0, 1.0], [0.9, 0.9, 0.9])) == [1, 2, 3]
+    # the file ends in cycle 3's discharge at 3.6 V while the others reached 2.0 V
+    assert complete_cycles(_table([1.0, 1.0, 1.0], [0.9, 0.9, 0.4], end_v=3.6)) == [1, 2]
+    assert complete_cycles(_table([1.0, 1.0], [0.9, 0.0])) == [1]
 
 
 MACCOR = (

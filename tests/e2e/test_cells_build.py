@@ -18,7 +18,11 @@ from tests.fixtures.browser import log_in
 from tests.lims.factories import PASSWORD
 from tests.synthesis.factories import make_chemicals, make_lots, make_nso, make_substrate
 
-pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("transactional_db")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.testdata("cyclers"),
+    pytest.mark.usefixtures("transactional_db"),
+]
 
 DISC_MASSES_MG = ("12.00", "11.80", "12.20", "12.10")
 

@@ -15,7 +15,7 @@ from tests.characterization.parser_reference import cycler_data_dir
 from tests.fixtures.browser import log_in
 from tests.lims.factories import PASSWORD
 
-pytestmark = [pytest.mark.services, pytest.mark.browser]
+pytestmark = [pytest.mark.services, pytest.mark.browser, pytest.mark.testdata("cyclers")]
 
 NW4 = "neware_fastnda_nw4-120-1-6-53.ndax"
 
