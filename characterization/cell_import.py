@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 
 from characterization import services
 from characterization.models import CellFormat, CoinCell, Electrode
+from lims import quantities
 from lims.sample_import import KindImporter
 from lims.services import lineage_link
 
@@ -62,15 +63,21 @@ def export_cells(sample_ids: list[int]) -> dict[int, dict[str, str]]:
 
 
 def _number(row: dict, column: str, *, required: bool) -> float | None:
-    text = row.get(column, "")
+    """The column's mass in mg, within the bounds of lims.quantities (keys = column names)."""
+    text = (row.get(column) or "").strip()
+    label = quantities.bound(column).label
     if not text:
         if required:
-            raise ValidationError({column: "give the disc mass in mg"})
+            raise ValidationError({column: f"give the {label} in mg"})
         return None
     try:
-        return float(text.replace(",", "."))
+        value = float(text.replace(",", "."))
     except ValueError:
-        raise ValidationError({column: f"{text!r} is not a number"}) from None
+        raise ValidationError({column: f"{text!r} is not a number ({label} in mg)"}) from None
+    message = quantities.problem(column, value)
+    if message is not None:
+        raise ValidationError({column: message})
+    return value
 
 
 CELL_IMPORTER = KindImporter(columns=COLUMNS, create=create_cell, export=export_cells)

@@ -11,9 +11,13 @@ from django.utils import timezone
 
 from characterization import queries
 from characterization.analysis.electrode import LAB_ONE_C_MA_PER_G
+from characterization.analysis.errors import AnalysisError
+from characterization.analysis.structure import Reading, parse_reading
 from characterization.models import CastingMethod, CellFormat, MeasurementType, OriginSetting
 from characterization.services import MAX_CELLS_PER_BATCH, DiscRow
+from lims import quantities
 from lims.models import Sample
+from lims.validators import bounded
 from synthesis.models import Lot
 
 DRYING_ROWS = 3
@@ -50,11 +54,13 @@ class KilnFormMixin:
                 self.add_error(field if field in self.fields else None, message)
 
 
-def _number(label: str, *, required: bool = True, min_value=None, step="any", **kwargs):
+def _number(label: str, *, required: bool = True, bound: str = "", step="any", **kwargs):
+    """A number field held to the bounds of ``bound`` (a key of lims.quantities.BOUNDS)."""
+    validators = [bounded(bound, kwargs.pop("bound_label", None))] if bound else []
     return forms.FloatField(
         label=label,
         required=required,
-        min_value=min_value,
+        validators=validators,
         widget=forms.NumberInput(attrs={"step": step}),
         **kwargs,
     )
@@ -85,11 +91,22 @@ class ElectrodeForm(KilnFormMixin, forms.Form):
         empty_label="— choose a powder —",
     )
     name = forms.CharField(max_length=200, required=False, help_text="Blank: “<powder> electrode”.")
-    ratio_active_percent = _number("Active material (mass %)", initial=80)
-    ratio_carbon_percent = _number("Carbon (mass %)", initial=10)
-    ratio_binder_percent = _number("Binder (mass %)", initial=10)
-    active_mass_g = _number("Active material used (g)", min_value=0)
-    solid_content_percent = _number("Solid content (mass %)", initial=40)
+    ratio_active_percent = _number(
+        "Active material (mass %)",
+        initial=80,
+        bound="ratio_percent",
+        bound_label="active material part of the ratio",
+    )
+    ratio_carbon_percent = _number(
+        "Carbon (mass %)", initial=10, bound="ratio_percent", bound_label="carbon part"
+    )
+    ratio_binder_percent = _number(
+        "Binder (mass %)", initial=10, bound="ratio_percent", bound_label="binder part"
+    )
+    active_mass_g = _number("Active material used (g)", bound="slurry_active_mass_g")
+    solid_content_percent = _number(
+        "Solid content (mass %)", initial=40, bound="solid_content_percent"
+    )
     carbon_name = forms.CharField(label="Conductive carbon", max_length=120, initial="carbon black")
     carbon_lot = forms.ModelChoiceField(
         label="Carbon lot", queryset=Lot.objects.none(), required=False, empty_label="— none —"
@@ -100,14 +117,21 @@ class ElectrodeForm(KilnFormMixin, forms.Form):
     )
     solvent = forms.CharField(max_length=60, initial="NMP")
     current_collector = forms.CharField(max_length=60, initial="Al foil")
-    collector_thickness_um = _number("Collector thickness (µm)", required=False, initial=16)
-    casting_method = forms.ChoiceField(choices=CastingMethod.choices)
-    casting_thickness_um = _number("Blade gap / wet thickness (µm)", initial=200)
-    disc_diameter_mm = _number("Disc diameter (mm)", initial=12)
-    foil_disc_mass_mg = _number(
-        "Bare foil disc mass (mg)", required=False, help_text="The usual one for this sheet."
+    collector_thickness_um = _number(
+        "Collector thickness (µm)", required=False, initial=16, bound="collector_thickness_um"
     )
-    one_c_ma_per_g = _number("1C (mA/g)", initial=LAB_ONE_C_MA_PER_G)
+    casting_method = forms.ChoiceField(choices=CastingMethod.choices)
+    casting_thickness_um = _number(
+        "Blade gap / wet thickness (µm)", initial=200, bound="casting_thickness_um"
+    )
+    disc_diameter_mm = _number("Disc diameter (mm)", initial=12, bound="disc_diameter_mm")
+    foil_disc_mass_mg = _number(
+        "Bare foil disc mass (mg)",
+        required=False,
+        help_text="The usual one for this sheet.",
+        bound="foil_disc_mass_mg",
+    )
+    one_c_ma_per_g = _number("1C (mA/g)", initial=LAB_ONE_C_MA_PER_G, bound="one_c_ma_per_g")
     made_on = forms.DateField(widget=_date_input())
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -122,11 +146,20 @@ class ElectrodeForm(KilnFormMixin, forms.Form):
         defaults = [(80.0, None, False), (120.0, 12.0, True), (None, None, False)]
         for index in range(DRYING_ROWS):
             temperature, hours, vacuum = defaults[index]
+            which = f"drying step {index + 1}"
             self.fields[f"drying_{index}_temperature_c"] = _number(
-                "°C", required=False, initial=temperature
+                "°C",
+                required=False,
+                initial=temperature,
+                bound="drying_temperature_c",
+                bound_label=f"{which}: the temperature",
             )
             self.fields[f"drying_{index}_duration_h"] = _number(
-                "hours", required=False, initial=hours, min_value=0
+                "hours",
+                required=False,
+                initial=hours,
+                bound="duration_h",
+                bound_label=f"{which}: the time",
             )
             self.fields[f"drying_{index}_vacuum"] = forms.BooleanField(
                 label="vacuum", required=False, initial=vacuum
@@ -169,16 +202,17 @@ class CellBatchForm(KilnFormMixin, forms.Form):
         "Bare foil disc mass (mg)",
         required=False,
         help_text="For every disc unless a row gives its own.",
+        bound="foil_disc_mass_mg",
     )
     counter_electrode = forms.CharField(max_length=80, initial="Li metal")
     separator = forms.CharField(max_length=80, initial="Celgard 2400")
     electrolyte_name = forms.CharField(
         label="Electrolyte", max_length=120, initial="1 M LiPF6 in EC:DMC (1:1 v/v)"
     )
-    electrolyte_volume_ul = _number("Electrolyte (µL)", initial=60)
-    glovebox_o2_ppm = _number("Glove-box O₂ (ppm)", required=False)
-    glovebox_h2o_ppm = _number("Glove-box H₂O (ppm)", required=False)
-    one_c_ma_per_g = _number("1C (mA/g)")
+    electrolyte_volume_ul = _number("Electrolyte (µL)", initial=60, bound="electrolyte_volume_ul")
+    glovebox_o2_ppm = _number("Glove-box O₂ (ppm)", required=False, bound="glovebox_o2_ppm")
+    glovebox_h2o_ppm = _number("Glove-box H₂O (ppm)", required=False, bound="glovebox_h2o_ppm")
+    one_c_ma_per_g = _number("1C (mA/g)", bound="one_c_ma_per_g")
     built_on = forms.DateField(label="Built on", widget=_date_input())
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -190,8 +224,10 @@ class CellBatchForm(KilnFormMixin, forms.Form):
 
 
 class DiscRowForm(KilnFormMixin, forms.Form):
-    disc_mass_mg = _number("Disc mass (mg)", required=False, step="0.001")
-    foil_disc_mass_mg = _number("Own foil mass (mg)", required=False, step="0.001")
+    disc_mass_mg = _number("Disc mass (mg)", required=False, step="0.001", bound="disc_mass_mg")
+    foil_disc_mass_mg = _number(
+        "Own foil mass (mg)", required=False, step="0.001", bound="foil_disc_mass_mg"
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -291,12 +327,16 @@ class MeasurementForm(KilnFormMixin, forms.Form):
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
     )
-    voltage_min_v = _number("Lower voltage (V)", required=False)
-    voltage_max_v = _number("Upper voltage (V)", required=False)
+    voltage_min_v = _number(
+        "Lower voltage (V)", required=False, bound="cell_voltage_v", bound_label="lower voltage"
+    )
+    voltage_max_v = _number(
+        "Upper voltage (V)", required=False, bound="cell_voltage_v", bound_label="upper voltage"
+    )
     c_rates = forms.CharField(
         label="C-rates", required=False, help_text="Comma-separated, e.g. 0.05, 0.1, 0.2"
     )
-    temperature_c = _number("Temperature (°C)", required=False)
+    temperature_c = _number("Temperature (°C)", required=False, bound="temperature_c")
     other_conditions = forms.CharField(
         label="Other conditions",
         required=False,
@@ -321,6 +361,9 @@ class MeasurementForm(KilnFormMixin, forms.Form):
                 rates.append(float(part))
             except ValueError as exc:
                 raise ValidationError(f"{part!r} is not a C-rate") from exc
+        found = quantities.problems(("c_rates", "c_rate", rate) for rate in rates)
+        if found:
+            raise ValidationError(found["c_rates"])
         return rates
 
     def clean_other_conditions(self) -> dict:
@@ -329,8 +372,9 @@ class MeasurementForm(KilnFormMixin, forms.Form):
     def clean(self):
         data = super().clean()
         low, high = data.get("voltage_min_v"), data.get("voltage_max_v")
-        if low is not None and high is not None and low >= high:
-            self.add_error("voltage_max_v", "the upper voltage must be above the lower one")
+        for field, message in quantities.window_problems(low, high).items():
+            if field not in self.errors:
+                self.add_error(field, message)
         return data
 
     def conditions(self) -> dict:
@@ -361,6 +405,34 @@ def _files_help() -> str:
     )
 
 
+class RefinedNumberField(forms.CharField):
+    """A refined number typed with or without its esd ('2.8589(1)', '2.8589') -> Reading."""
+
+    def __init__(self, label: str, bound: str, example: str, *, required: bool = True):
+        self.bound = bound
+        super().__init__(
+            label=label,
+            required=required,
+            max_length=40,
+            help_text=f"esd in brackets allowed, e.g. {example}",
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": example}),
+        )
+
+    def clean(self, value) -> Reading | None:
+        text = super().clean(value).strip()
+        if not text:
+            return None
+        label = quantities.bound(self.bound).label
+        try:
+            reading = parse_reading(text, field=self.bound, label=label)
+        except AnalysisError as exc:
+            raise ValidationError(exc.message) from None
+        message = quantities.problem(self.bound, reading.value)
+        if message is not None:
+            raise ValidationError(message)
+        return reading
+
+
 class RefinementForm(KilnFormMixin, forms.Form):
     phase = forms.CharField(max_length=80, initial="R-3m layered")
     origin = forms.ChoiceField(
@@ -369,11 +441,13 @@ class RefinementForm(KilnFormMixin, forms.Form):
         initial=OriginSetting.TRANSITION_METAL,
         widget=forms.RadioSelect,
     )
-    a_angstrom = _number("a (Å)", step="0.0001")
-    c_angstrom = _number("c (Å)", step="0.0001")
-    volume_angstrom3 = _number("V (Å³), as refined", required=False, step="0.001")
-    z_oxygen = _number("z(O)", step="0.0001")
-    rwp_percent = _number("Rwp (%)", required=False, step="0.01")
+    a_angstrom = RefinedNumberField("a (Å)", "lattice_a_angstrom", "2.8589(1)")
+    c_angstrom = RefinedNumberField("c (Å)", "lattice_c_angstrom", "14.2561(12)")
+    volume_angstrom3 = RefinedNumberField(
+        "V (Å³), as refined", "cell_volume_angstrom3", "100.911(3)", required=False
+    )
+    z_oxygen = RefinedNumberField("z(O)", "z_oxygen", "0.2582(3)")
+    rwp_percent = _number("Rwp (%)", required=False, step="0.01", bound="rwp_percent")
     occupancies = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Li 3b: 0.96\nNi 3b: 0.04"}),
@@ -381,7 +455,14 @@ class RefinementForm(KilnFormMixin, forms.Form):
     )
 
     def clean_occupancies(self) -> dict:
-        return _key_value_lines(self.cleaned_data["occupancies"], number=True)
+        occupancies = _key_value_lines(self.cleaned_data["occupancies"], number=True)
+        found = quantities.problems(
+            (site, "occupancy", value, f"occupancy of {site}")
+            for site, value in occupancies.items()
+        )
+        if found:
+            raise ValidationError(list(found.values()))
+        return occupancies
 
 
 class CellFilterForm(forms.Form):

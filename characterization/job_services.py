@@ -59,15 +59,26 @@ from characterization.models import (
     Measurement,
     MeasurementType,
     RawFile,
+    ReadState,
 )
 from characterization.parsers import (
     ColumnMapping,
     MappingError,
+    NotCyclingFileError,
     ParseError,
     read_cycler_file,
+    read_eis_file,
     read_mapped_file,
 )
 from characterization.parsers.reader import PARSER_VERSION
+from characterization.parsers.verdict import (
+    FileVerdict,
+    verdict_of_eis,
+    verdict_of_error,
+    verdict_of_table,
+)
+from lims.lineage import ancestor_depths
+from lims.models import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +191,7 @@ class JobSpec:
     input_checksums: list[str]
     active_mass_mg: float | None
     column_mapping: dict = field(default_factory=dict)  # InstrumentMapping.snapshot(), or {}
+    cell_context: dict = field(default_factory=dict)  # cell_context_of(), or {}
 
     @property
     def cache_key(self) -> str:
@@ -191,6 +203,18 @@ class JobSpec:
             input_checksums=self.input_checksums,
             active_mass_mg=self.active_mass_mg,
             column_mapping=self.column_mapping,
+            cell_context=self.cell_context,
+        )
+
+    def analysis_context(self, progress) -> registry.AnalysisContext:
+        """The context the analysis runs with: the cell as it was when the job was queued."""
+        context = dict(self.cell_context)
+        window = context.pop("voltage_window_v", None)
+        return registry.AnalysisContext(
+            active_mass_mg=self.active_mass_mg,
+            progress=progress,
+            voltage_window_v=tuple(window) if window else None,
+            **{k: v for k, v in context.items() if k in _CONTEXT_KEYS},
         )
 
 
@@ -203,9 +227,10 @@ def cache_key_for(
     input_checksums: Sequence[str],
     active_mass_mg: float | None,
     column_mapping: Mapping | None = None,
+    cell_context: Mapping | None = None,
 ) -> str:
     """SHA-256 of the canonical JSON of the inputs (sorted keys, no spaces, no NaN); the
-    column mapping enters only when there is one, so the keys of cycler files are unchanged."""
+    column mapping and the cell context enter only when there is one."""
     document = {
         "kind": kind,
         "kind_version": int(kind_version),
@@ -216,6 +241,8 @@ def cache_key_for(
     }
     if column_mapping:
         document["column_mapping"] = dict(column_mapping)
+    if cell_context:
+        document["cell_context"] = dict(cell_context)
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
@@ -226,23 +253,72 @@ def active_mass_of(measurement: Measurement) -> float | None:
     return cell.active_mass_mg if cell else None
 
 
+_CONTEXT_KEYS = ("electrode", "formula", "one_c_ma_per_g", "capacity_ceiling_mah_g")
+
+
+def cell_context_of(measurement: Measurement) -> dict:
+    """What Kiln knows of the measured cell, besides its active mass, that decides the numbers
+    or their plausibility checks (part of the cache key): the measurement's declared voltage
+    window; for a coin cell its electrode role, its 1C, the formula of its active material
+    (the powder's, else the nearest ancestor's) and the lab's capacity ceiling for its role."""
+    context: dict = {}
+    window = (measurement.conditions or {}).get("voltage_window_v")
+    if isinstance(window, list | tuple) and len(window) == 2 and any(v is not None for v in window):
+        context["voltage_window_v"] = [None if v is None else float(v) for v in window]
+    cell = (
+        CoinCell.objects.select_related("electrode__active_material")
+        .filter(sample_id=measurement.subject_id)
+        .first()
+    )
+    if cell is None:
+        return context
+    context["electrode"] = cell.electrode_role
+    context["one_c_ma_per_g"] = float(cell.one_c_ma_per_g)
+    formula = active_material_formula(cell)
+    if formula:
+        context["formula"] = formula
+    context["capacity_ceiling_mah_g"] = float(
+        settings.KILN_CAPACITY_CEILING_MAH_G[cell.electrode_role]
+    )
+    return context
+
+
+def active_material_formula(cell: CoinCell) -> str:
+    """The formula of the cell's active material: its powder's, else (a coated powder whose
+    product has none) the nearest ancestor's that has one; "" when none is recorded."""
+    powder = cell.electrode.active_material
+    if powder.formula:
+        return powder.formula
+    depths = ancestor_depths(powder.pk)
+    with_formula = Sample.objects.filter(pk__in=list(depths)).exclude(formula="")
+    nearest = min(with_formula, key=lambda s: depths[s.pk], default=None)
+    return nearest.formula if nearest else ""
+
+
 def job_spec(
     *,
     definition: AnalysisDefinition,
     raw_file: RawFile,
     active_mass_mg: float | None,
     column_mapping: dict | None = None,
+    cell_context: dict | None = None,
+    parameters: Mapping | None = None,
 ) -> JobSpec:
-    """The spec of a definition on a file, with this process' kind and parser versions."""
+    """The spec of a definition on a file, with this process' kind and parser versions;
+    `parameters` (checked against the kind) replace the definition's for this run."""
     kind = _kind(definition.kind)
+    chosen = (
+        definition.parameters if parameters is None else {**definition.parameters, **parameters}
+    )
     return JobSpec(
         kind=kind.key,
         kind_version=kind.version,
         parser_version=PARSER_VERSION,
-        parameters=kind.clean_parameters(definition.parameters),
+        parameters=kind.clean_parameters(chosen),
         input_checksums=[raw_file.sha256],
         active_mass_mg=active_mass_mg,
         column_mapping=dict(column_mapping or {}),
+        cell_context=dict(cell_context or {}),
     )
 
 
@@ -284,12 +360,19 @@ def column_mapping_of(measurement: Measurement, raw_file: RawFile) -> dict:
 
 @transaction.atomic
 def job_enqueue(
-    *, definition: AnalysisDefinition, measurement: Measurement, raw_file: RawFile, user=None
+    *,
+    definition: AnalysisDefinition,
+    measurement: Measurement,
+    raw_file: RawFile,
+    user=None,
+    parameters: Mapping | None = None,
 ) -> AnalysisJob:
     """Queue one analysis of one file (or return the one already queued or running for it).
 
     A stored result with the same cache key is reused at once; otherwise the Celery message is
     sent after commit. A definition whose analysis this Kiln does not know gives a failed job.
+    `parameters` replace the definition's for this run (e.g. a fade window chosen on the
+    measurement page); bad ones raise ValidationError naming the parameter.
     """
     inputs = {"definition": definition, "measurement": measurement, "raw_file": raw_file}
     active = AnalysisJob.objects.filter(**inputs, status__in=ACTIVE_STATUSES).first()
@@ -297,9 +380,19 @@ def job_enqueue(
         return active
     mass = active_mass_of(measurement)
     mapping = column_mapping_of(measurement, raw_file)
+    if parameters is not None:
+        try:
+            _kind(definition.kind).clean_parameters({**definition.parameters, **parameters})
+        except AnalysisError as exc:
+            raise ValidationError({exc.field: [exc.message]}) from None
     try:
         spec = job_spec(
-            definition=definition, raw_file=raw_file, active_mass_mg=mass, column_mapping=mapping
+            definition=definition,
+            raw_file=raw_file,
+            active_mass_mg=mass,
+            column_mapping=mapping,
+            cell_context=cell_context_of(measurement),
+            parameters=parameters,
         )
     except AnalysisError as exc:
         return AnalysisJob.objects.create(
@@ -337,6 +430,7 @@ def _spec_inputs(spec: JobSpec) -> dict:
         "input_checksums": spec.input_checksums,
         "active_mass_mg": spec.active_mass_mg,
         "column_mapping": spec.column_mapping,
+        "cell_context": spec.cell_context,
     }
 
 
@@ -437,6 +531,7 @@ def definition_rerun_all(*, definition: AnalysisDefinition, user=None) -> RerunR
                 raw_file=raw,
                 active_mass_mg=mass,
                 column_mapping=column_mapping_of(measurement, raw),
+                cell_context=cell_context_of(measurement),
             ).cache_key
             current = AnalysisJob.objects.filter(
                 definition=definition, measurement=measurement, raw_file=raw, cache_key=key
@@ -619,6 +714,7 @@ class _Run:
             input_checksums=list(job.input_checksums),
             active_mass_mg=job.active_mass_mg,
             column_mapping=dict(job.column_mapping or {}),
+            cell_context=dict(job.cell_context or {}),
         )
         if spec.cache_key != job.cache_key:  # this worker runs newer code than the enqueuer
             self._mine().update(**_spec_fields(spec))
@@ -631,10 +727,7 @@ class _Run:
         table, cached = normalised_table(raw, column_mapping=spec.column_mapping)
         source = "cached table" if cached else "parsed"
         self.progress(25, f"{len(table):,} rows ({source}); running {kind.title}")
-        context = registry.AnalysisContext(
-            active_mass_mg=job.active_mass_mg,
-            progress=lambda p, m: self.progress(25 + 0.65 * p, m, force=False),
-        )
+        context = spec.analysis_context(lambda p, m: self.progress(25 + 0.65 * p, m, force=False))
         output = kind.run(table, spec.parameters, context)
         self.progress(92, "saving results")
         result = result_store(spec, output)
@@ -768,12 +861,76 @@ def _parse_to_cache(raw: RawFile, cache: Path, column_mapping: Mapping | None) -
             f"The stored content of {raw.original_name} (sha256 {raw.short_sha}…) is missing "
             "from the file store; ask the lab manager to restore it from the backup."
         )
-    if column_mapping:
-        table = read_mapped_file(source, _column_mapping(column_mapping)).table
-    else:
-        table = read_cycler_file(source).table
+    try:
+        if column_mapping:
+            mapping = _column_mapping(column_mapping)
+            parsed = read_mapped_file(source, mapping)
+            verdict = verdict_of_table(parsed.format, parsed.table, mapping=mapping.name)
+        else:
+            parsed = read_cycler_file(source)
+            verdict = verdict_of_table(parsed.format, parsed.table)
+    except ParseError as exc:
+        raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
+        raise
+    table = parsed.table
     _write_atomically(cache, lambda path: table.to_parquet(path, index=False))
+    raw_file_read_record(raw=raw, verdict=verdict)
     return table
+
+
+def raw_file_read_record(*, raw: RawFile, verdict: FileVerdict) -> None:
+    """Record what Kiln made of a file (a conditional UPDATE: no history row, no lock)."""
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        RawFile.objects.filter(pk=raw.pk).update(
+            read_state=verdict.state,
+            read_message=verdict.message[:2000],
+            **({"detected_format": verdict.format} if verdict.format else {}),
+        )
+
+
+# --- inspecting every stored file -------------------------------------------------------------
+
+_SETTLED = (ReadState.READ, ReadState.NOT_CYCLING, ReadState.DAMAGED)
+
+
+def raw_file_inspect_send(raw_id: int) -> bool:
+    """Send the inspection of a newly stored file to a worker; never raises (with the broker
+    down the file stays "not read yet" and jobs_recover sends it later)."""
+    from characterization.tasks import raw_file_inspect
+
+    try:
+        raw_file_inspect.apply_async(args=[raw_id], retry=True, retry_policy=SEND_RETRY_POLICY)
+    except Exception as exc:  # a broker failure must not break the upload
+        logger.warning("raw file %s: could not reach the job broker: %s", raw_id, exc)
+        return False
+    return True
+
+
+def raw_file_inspect(*, raw_id: int) -> str:
+    """Read a stored file once in a worker and record what it is (every file accounted for):
+    a cycler file is parsed (its normalised table cached for the analyses), an impedance file
+    read as such; anything else gets the reason it cannot be read. Files already settled are
+    left alone, so a late inspection never overwrites what a job found."""
+    raw = RawFile.objects.filter(pk=raw_id).first()
+    if raw is None or raw.read_state in _SETTLED:
+        return "skipped"
+    source = storage.raw_path(raw.sha256)
+    if not source.exists():
+        return "missing"
+    try:
+        normalised_table(raw)
+        return "read"
+    except NotCyclingFileError:
+        pass
+    except ParseError:
+        return "unreadable"
+    try:
+        parsed = read_eis_file(source)
+    except ParseError as exc:
+        raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
+        return "unreadable"
+    raw_file_read_record(raw=raw, verdict=verdict_of_eis(parsed.format, parsed.table))
+    return "not cycling"
 
 
 def _column_mapping(snapshot: Mapping) -> ColumnMapping:
@@ -810,6 +967,7 @@ def result_store(spec: JobSpec, output: registry.AnalysisOutput) -> AnalysisResu
         "summary": jsonable(output.summary),
         "figures": jsonable(output.figures),
         "artifacts": artifacts,
+        "warnings": jsonable(output.warnings),
     }
     try:
         with transaction.atomic():
@@ -889,7 +1047,23 @@ def jobs_recover(*, now: datetime | None = None, restarted_worker: str = "") -> 
     for job_id in waiting.order_by("id").values_list("pk", flat=True):
         if job_send(job_id):
             report.resent.append(job_id)
+    _resend_inspections(now)
     return report
+
+
+def _resend_inspections(now: datetime) -> None:
+    """Files still "not read yet" a while after upload (the broker was down): sent once more,
+    marked so that a file whose inspection keeps failing is not sent every minute."""
+    forgotten = RawFile.objects.filter(
+        read_state__in=[ReadState.PENDING, ReadState.RECOGNISED],
+        uploaded_at__lt=now - timedelta(seconds=RESEND_AFTER_S),
+    ).exclude(read_message__endswith=_SENT_AGAIN)
+    for raw in forgotten.only("pk", "read_message")[:200]:
+        RawFile.objects.filter(pk=raw.pk).update(read_message=raw.read_message + _SENT_AGAIN)
+        raw_file_inspect_send(raw.pk)
+
+
+_SENT_AGAIN = " (sent to a worker again)"
 
 
 def _take_back(job: AnalysisJob, *, now: datetime, report: RecoverReport) -> None:

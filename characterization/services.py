@@ -12,6 +12,7 @@ import mimetypes
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -25,7 +26,7 @@ from characterization.analysis.electrode import (
     slurry_quantities,
 )
 from characterization.analysis.errors import AnalysisError
-from characterization.analysis.structure import layered_metrics
+from characterization.analysis.structure import Reading, layered_metrics, reading_of
 from characterization.models import (
     CastingMethod,
     CellFormat,
@@ -39,6 +40,7 @@ from characterization.models import (
     RefinementResult,
     default_drying_steps,
 )
+from lims import quantities
 from lims.models import EdgeRole, Project, Sample, SampleKind
 from lims.services import ParentLink, lineage_link, sample_register
 
@@ -70,13 +72,19 @@ def drying_steps_clean(steps: Iterable[Mapping] | None) -> list[dict]:
         return default_drying_steps()
     cleaned = []
     for index, step in enumerate(steps):
-        temperature = step.get("temperature_c")
-        duration = step.get("duration_h")
-        where = f"drying_steps[{index}]"
-        if temperature is None or not -50 < float(temperature) < 1000:
-            _fail({where: f"drying step {index + 1}: give a temperature between -50 and 1000 °C"})
-        if duration is not None and float(duration) <= 0:
-            _fail({where: f"drying step {index + 1}: the time must be greater than 0 h"})
+        temperature = _as_number(step.get("temperature_c"))
+        duration = _as_number(step.get("duration_h"))
+        where, which = f"drying_steps[{index}]", f"drying step {index + 1}"
+        if temperature is None:
+            _fail({where: f"{which}: give a temperature (°C)"})
+        _fail(
+            quantities.problems(
+                [
+                    (where, "drying_temperature_c", temperature, f"{which}: the temperature"),
+                    (where, "duration_h", duration, f"{which}: the time"),
+                ]
+            )
+        )
         cleaned.append(
             {
                 "temperature_c": float(temperature),
@@ -85,6 +93,16 @@ def drying_steps_clean(steps: Iterable[Mapping] | None) -> list[dict]:
             }
         )
     return cleaned
+
+
+def _as_number(value):
+    """A number typed as text ('80') as a float; anything else unchanged for the bounds to judge."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 @transaction.atomic
@@ -128,11 +146,23 @@ def electrode_build(
         )
     _check_positive(errors, "casting_thickness_um", casting_thickness_um, "casting thickness")
     _check_positive(errors, "disc_diameter_mm", disc_diameter_mm, "disc diameter")
-    _check_positive(errors, "foil_disc_mass_mg", foil_disc_mass_mg, "foil mass", optional=True)
-    _check_positive(
-        errors, "collector_thickness_um", collector_thickness_um, "thickness", optional=True
-    )
-    _check_positive(errors, "one_c_ma_per_g", one_c_ma_per_g, "1C", optional=True)
+    names = ("active material", "carbon", "binder")
+    for field, message in quantities.problems(
+        [
+            ("active_mass_g", "slurry_active_mass_g", active_mass_g),
+            ("solid_content_percent", "solid_content_percent", solid_content_percent),
+            ("casting_thickness_um", "casting_thickness_um", casting_thickness_um),
+            ("disc_diameter_mm", "disc_diameter_mm", disc_diameter_mm),
+            ("foil_disc_mass_mg", "foil_disc_mass_mg", foil_disc_mass_mg),
+            ("collector_thickness_um", "collector_thickness_um", collector_thickness_um),
+            ("one_c_ma_per_g", "one_c_ma_per_g", one_c_ma_per_g),
+            *(
+                ("ratio", "ratio_percent", part, f"{name} part of the ratio")
+                for part, name in zip(ratio, names, strict=False)
+            ),
+        ]
+    ).items():
+        errors.setdefault(field, message)
     if casting_method not in CastingMethod.values:
         errors["casting_method"] = f"unknown casting method {casting_method!r}"
     try:
@@ -264,6 +294,15 @@ def cell_build_batch(
                 "give the bare foil disc mass (for this disc or for the whole batch)"
             )
             continue
+        found = quantities.problems(
+            [
+                (f"discs[{index}].disc_mass_mg", "disc_mass_mg", row.disc_mass_mg),
+                (f"discs[{index}].foil_disc_mass_mg", "foil_disc_mass_mg", foil),
+            ]
+        )
+        if found:
+            errors.update(found)
+            continue
         try:
             metrics.append(
                 (row, foil, _disc_metrics(electrode, row.disc_mass_mg, foil, one_c or 1.0))
@@ -346,14 +385,18 @@ def _shared_cell_errors(
         errors["discs"] = f"at most {MAX_CELLS_PER_BATCH} cells in one batch"
     if cell_format not in CellFormat.values:
         errors["cell_format"] = f"unknown cell format {cell_format!r}"
-    if electrolyte_volume_ul is None or electrolyte_volume_ul < 0:
-        errors["electrolyte_volume_ul"] = "the electrolyte volume cannot be negative"
-    readings = {"glovebox_o2_ppm": glovebox_o2_ppm, "glovebox_h2o_ppm": glovebox_h2o_ppm}
-    for field, value in readings.items():
-        if value is not None and value < 0:
-            errors[field] = "a ppm reading cannot be negative"
+    if electrolyte_volume_ul is None:
+        errors["electrolyte_volume_ul"] = "give the electrolyte volume (µL)"
     _check_positive(errors, "one_c_ma_per_g", one_c_ma_per_g, "1C")
-    return errors
+    found = quantities.problems(
+        [
+            ("electrolyte_volume_ul", "electrolyte_volume_ul", electrolyte_volume_ul),
+            ("glovebox_o2_ppm", "glovebox_o2_ppm", glovebox_o2_ppm),
+            ("glovebox_h2o_ppm", "glovebox_h2o_ppm", glovebox_h2o_ppm),
+            ("one_c_ma_per_g", "one_c_ma_per_g", one_c_ma_per_g),
+        ]
+    )
+    return found | errors
 
 
 # --- raw files and measurements --------------------------------------------------------------
@@ -405,6 +448,7 @@ def raw_file_store(*, upload, uploaded_by) -> tuple[RawFile, bool]:
     if existing is not None:
         return existing, False
     content_type = getattr(upload, "content_type", "") or mimetypes.guess_type(name)[0] or ""
+    verdict = _first_verdict(blob.path)
     try:
         with transaction.atomic():  # a concurrent upload of the same bytes may win the insert
             raw = RawFile.objects.create(
@@ -412,22 +456,29 @@ def raw_file_store(*, upload, uploaded_by) -> tuple[RawFile, bool]:
                 size_bytes=blob.size_bytes,
                 original_name=name,
                 content_type=content_type[:120],
-                detected_format=_detect_format(blob.path),
+                detected_format=verdict.format,
+                read_state=verdict.state,
+                read_message=verdict.message[:2000],
                 uploaded_by=uploaded_by,
             )
     except IntegrityError:
         return RawFile.objects.get(sha256=blob.sha256), False
+    transaction.on_commit(partial(_inspect, raw.pk), robust=True)
     return raw, True
 
 
-def _detect_format(path) -> str:
-    """The cycler format, or "" for files the parsers do not know (images, spectra, ...)."""
-    from characterization.parsers import detect_format
+def _first_verdict(path):
+    """What the file's first bytes say (format detection reads a bounded amount): the
+    worker's inspection (job_services.raw_file_inspect) then reads the whole file."""
+    from characterization.parsers.verdict import verdict_of_head
 
-    try:
-        return detect_format(path)
-    except (ValueError, OSError):
-        return ""
+    return verdict_of_head(path)
+
+
+def _inspect(raw_id: int) -> None:
+    from characterization.job_services import raw_file_inspect_send
+
+    raw_file_inspect_send(raw_id)
 
 
 @transaction.atomic
@@ -483,6 +534,8 @@ def measurement_record(
         errors["measurement_type"] = f"unknown measurement type {measurement_type!r}"
     if conditions is not None and not isinstance(conditions, Mapping):
         errors["conditions"] = "conditions must be a mapping of names to values"
+    elif conditions:
+        errors.update(quantities.condition_problems(conditions))
     if measured_at is not None and timezone.is_naive(measured_at):
         errors["measured_at"] = "give the measurement time with its time zone"
     errors.update(_upload_errors(uploads))
@@ -516,23 +569,35 @@ def measurement_record(
 # --- refinement results ----------------------------------------------------------------------
 
 
+_REFINED = {  # field -> (bound, label); a, c, V and z(O) may carry esds: 2.8589(1)
+    "a_angstrom": ("lattice_a_angstrom", "lattice parameter a"),
+    "c_angstrom": ("lattice_c_angstrom", "lattice parameter c"),
+    "volume_angstrom3": ("cell_volume_angstrom3", "cell volume"),
+    "z_oxygen": ("z_oxygen", "oxygen z"),
+}
+RefinedNumber = float | str | Reading
+
+
 @transaction.atomic
 def refinement_record(
     *,
     measurement: Measurement,
     origin: str,
-    a_angstrom: float,
-    c_angstrom: float,
-    z_oxygen: float,
+    a_angstrom: RefinedNumber,
+    c_angstrom: RefinedNumber,
+    z_oxygen: RefinedNumber,
     entered_by,
-    volume_angstrom3: float | None = None,
+    volume_angstrom3: RefinedNumber | None = None,
     rwp_percent: float | None = None,
     occupancies: Mapping[str, float] | None = None,
     phase: str = "R-3m layered",
 ) -> RefinementResult:
-    """Store entered Rietveld results with S(MO2), I(LiO2), V and the warnings derived for
-    the chosen origin setting (analysis.structure.layered_metrics)."""
-    errors: dict[str, str] = {}
+    """Store entered Rietveld results with S(MO2), I(LiO2), V, the TM–O and Li–O bond lengths
+    and the warnings derived for the chosen origin setting (analysis.structure.layered_metrics).
+
+    a, c, V and z(O) may be typed with esds ('2.8589(1)'); value and esd are stored apart, and
+    the volume check uses them (or the rounding of the typed digits)."""
+    errors: dict[str, str | list[str]] = {}
     if not measurement.is_refinement:
         errors["measurement"] = (
             f"{measurement.sample.code} is a {measurement.get_measurement_type_display()} "
@@ -540,20 +605,21 @@ def refinement_record(
         )
     if origin not in OriginSetting.values:
         errors["origin"] = "choose the origin setting: transition metal or lithium at 3a"
-    if rwp_percent is not None and rwp_percent < 0:
-        errors["rwp_percent"] = "Rwp cannot be negative"
+    typed = {"a_angstrom": a_angstrom, "c_angstrom": c_angstrom, "z_oxygen": z_oxygen}
+    readings = _refined_readings({**typed, "volume_angstrom3": volume_angstrom3}, errors)
+    errors.update(quantities.problems([("rwp_percent", "rwp_percent", rwp_percent)]))
     occupancy_map = dict(occupancies or {})
-    bad = [site for site, value in occupancy_map.items() if not 0 <= float(value) <= 1]
+    bad = quantities.problems(
+        (site, "occupancy", value, f"occupancy of {site}") for site, value in occupancy_map.items()
+    )
     if bad:
-        errors["occupancies"] = f"occupancies must lie between 0 and 1 ({', '.join(bad)})"
+        errors["occupancies"] = list(bad.values())
     _fail(errors)
+    a, c, z = readings["a_angstrom"], readings["c_angstrom"], readings["z_oxygen"]
+    volume = readings["volume_angstrom3"]
     try:
         metrics = layered_metrics(
-            a_angstrom=a_angstrom,
-            c_angstrom=c_angstrom,
-            z_oxygen=z_oxygen,
-            origin=origin,
-            volume_angstrom3=volume_angstrom3,
+            a_angstrom=a, c_angstrom=c, z_oxygen=z, origin=origin, volume_angstrom3=volume
         )
     except AnalysisError as exc:
         _fail({exc.field: exc.message})
@@ -561,15 +627,43 @@ def refinement_record(
         measurement=measurement,
         phase=phase.strip() or "R-3m layered",
         origin=origin,
-        a_angstrom=a_angstrom,
-        c_angstrom=c_angstrom,
-        volume_angstrom3=volume_angstrom3,
-        z_oxygen=z_oxygen,
+        a_angstrom=a.value,
+        a_esd_angstrom=a.esd,
+        c_angstrom=c.value,
+        c_esd_angstrom=c.esd,
+        volume_angstrom3=volume.value if volume else None,
+        volume_esd_angstrom3=volume.esd if volume else None,
+        z_oxygen=z.value,
+        z_oxygen_esd=z.esd,
         rwp_percent=rwp_percent,
         occupancies={site: float(v) for site, v in occupancy_map.items()},
         slab_thickness_angstrom=metrics.slab_thickness_angstrom,
         interslab_spacing_angstrom=metrics.interslab_spacing_angstrom,
         cell_volume_angstrom3=metrics.cell_volume_angstrom3,
+        tm_o_bond_angstrom=metrics.tm_o_bond_angstrom,
+        li_o_bond_angstrom=metrics.li_o_bond_angstrom,
         warnings=list(metrics.warnings),
         entered_by=entered_by,
     )
+
+
+def _refined_readings(values: Mapping[str, object], errors: dict) -> dict[str, Reading | None]:
+    """Each refined number as a Reading (value, esd) within its bounds; problems into errors."""
+    readings: dict[str, Reading | None] = {}
+    for field, value in values.items():
+        key, label = _REFINED[field]
+        readings[field] = None
+        if value is None or value == "":
+            if field != "volume_angstrom3":
+                errors[field] = f"give {label}"
+            continue
+        try:
+            reading = reading_of(value, field=field, label=label)
+        except AnalysisError as exc:
+            errors[field] = exc.message
+            continue
+        message = quantities.problem(key, reading.value, label=label)
+        if message is not None:
+            errors[field] = message
+        readings[field] = reading
+    return readings

@@ -32,3 +32,15 @@ def analysis_job_run(self, job_id: int) -> str:
 def jobs_recover(restarted_worker: str = "") -> dict:
     """Send jobs the broker never received; take back jobs whose worker died (beat, 1/min)."""
     return job_services.jobs_recover(restarted_worker=restarted_worker).as_dict()
+
+
+@shared_task(
+    name="characterization.raw_file_inspect",
+    autoretry_for=job_services.TRANSIENT_ERRORS,
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+)
+def raw_file_inspect(raw_id: int) -> str:
+    """Read a newly stored file once and record what Kiln made of it."""
+    return job_services.raw_file_inspect(raw_id=raw_id)

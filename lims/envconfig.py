@@ -43,14 +43,34 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.envi
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_int(name: str, default: int, environ: Mapping[str, str] = os.environ) -> int:
+def env_int(
+    name: str,
+    default: int,
+    environ: Mapping[str, str] = os.environ,
+    *,
+    minimum: int | None = None,
+) -> int:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name}: expected a whole number of at least {minimum}, got {raw!r}")
+    return value
+
+
+def env_memory_mb(
+    name: str, default: int, environ: Mapping[str, str] = os.environ, *, floor: int
+) -> int:
+    """A memory limit in MB: 0 means none; otherwise at least `floor`, below which a Kiln
+    process cannot even start (Django, pandas and numpy take ~150 MB)."""
+    value = env_int(name, default, environ, minimum=0)
+    if 0 < value < floor:
+        raise ConfigError(f"{name}: expected 0 (no limit) or at least {floor} MB, got {value}")
+    return value
 
 
 def env_path(name: str, default: Path, environ: Mapping[str, str] = os.environ) -> Path:

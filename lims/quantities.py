@@ -51,6 +51,8 @@ class Bound:
     why: str = ""
     #: a value in (0, 1] is probably a fraction typed into a percent field (purity)
     fraction_hint: bool = False
+    #: what to check when a value is above the maximum (usually the unit)
+    above_hint: str = ""
 
     def with_unit(self, value: float) -> str:
         return f"{format_number(value)} {self.unit}".rstrip()
@@ -89,7 +91,9 @@ class Bound:
             )
         if self.contains(value):
             return None
-        return f"{label} must be {self.range_text()}, got {self.with_unit(value)}"
+        too_big = self.above_hint and self.max is not None and value > self.max
+        hint = f"; {self.above_hint}" if too_big else ""
+        return f"{label} must be {self.range_text()}, got {self.with_unit(value)}{hint}"
 
 
 _ABSOLUTE_ZERO_C = -273.15
@@ -105,10 +109,12 @@ BOUNDS: dict[str, Bound] = {
     "disc_mass_mg": Bound(
         "disc mass", "mg", 0, 1000, min_inclusive=False,
         why="a punched disc weighs a few to tens of mg; over 1 g is grams typed as mg",
+        above_hint="check the unit (milligrams)",
     ),
     "foil_disc_mass_mg": Bound(
         "bare foil disc mass", "mg", 0, 1000, min_inclusive=False,
         why="a bare foil disc weighs a few mg; over 1 g is grams typed as mg",
+        above_hint="check the unit (milligrams)",
     ),
     "active_fraction": Bound(
         "active fraction", "", 0, 1, min_inclusive=False,
@@ -192,6 +198,7 @@ BOUNDS: dict[str, Bound] = {
     "batch_mass_g": Bound(
         "batch mass", "g", 0, 10_000, min_inclusive=False,
         why="no bench batch is larger than 10 kg; more is milligrams typed as grams",
+        above_hint="check the unit (grams) or split it into a series",
     ),
     "coating_wt_percent": Bound(
         "coating", "wt%", 0, 100, min_inclusive=False, max_inclusive=False,

@@ -11,6 +11,7 @@ from lims.envconfig import (
     env_bool,
     env_int,
     env_list,
+    env_memory_mb,
     env_path,
     redis_url,
 )
@@ -115,6 +116,21 @@ MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 KILN_MAX_UPLOAD_MB = env_int("KILN_MAX_UPLOAD_MB", 512)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- Damaged and hostile files (characterization/parsers/_zip.py) ---------------------------
+# A zip-based upload (.ndax, .xlsx) is refused, before anything is unpacked, when its members
+# declare more than this in total, or a member (above 1 MB) packs tighter than this ratio.
+# Measured: the 1M-row benchmark .ndax unpacks to 23 MB (2.2-3.4:1), a 100k-row Arbin .xlsx
+# to 75 MB (5.6:1; 10.8:1 with constant columns); a zip bomb packs ~1000:1.
+KILN_UNPACK_MAX_MB = env_int("KILN_UNPACK_MAX_MB", 1024, minimum=1)
+KILN_UNPACK_MAX_RATIO = env_int("KILN_UNPACK_MAX_RATIO", 200, minimum=1)
+# Each Celery pool process limits its own data segment (RLIMIT_DATA) to this, so a file that
+# slips past the checks fails its job with a MemoryError sentence instead of taking the
+# machine (lims/celery.py). Measured: reading + analysing the 1M-row benchmark needs 1.15 GB.
+KILN_WORKER_MEMORY_MB = env_memory_mb("KILN_WORKER_MEMORY_MB", 4096, floor=512)
+# The zip-bomb test's bound on the peak memory (ru_maxrss) of a process that detects and reads
+# a bomb: the refusal must cost no more than the imports (~150-250 MB measured).
+KILN_PARSE_PEAK_MEMORY_MB = env_int("KILN_PARSE_PEAK_MEMORY_MB", 400, minimum=64)
+
 # --- Celery: Redis when REDIS_URL is set, else kombu's filesystem transport under var/ ---------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 BROKER_DIR = VAR_DIR / "broker"
@@ -150,6 +166,13 @@ CELERY_TIMEZONE = TIME_ZONE
 # A job whose worker stopped sending progress for this long is taken back (the worker died).
 KILN_JOB_STALE_S = env_int("KILN_JOB_STALE_S", CELERY_TASK_TIME_LIMIT + 300)
 KILN_JOB_MAX_ATTEMPTS = env_int("KILN_JOB_MAX_ATTEMPTS", 3)
+# Plausibility: specific capacities above this are flagged when the active material's formula
+# is unknown (with a formula, its theoretical capacity n·F/(3.6·M) is the limit). No cathode
+# reaches 500 mAh/g (Li2MnO3: 459); no anode 4200 (Si as Li22Si5).
+KILN_CAPACITY_CEILING_MAH_G = {
+    "cathode": env_int("KILN_CAPACITY_CEILING_CATHODE_MAH_G", 500, minimum=1),
+    "anode": env_int("KILN_CAPACITY_CEILING_ANODE_MAH_G", 4200, minimum=1),
+}
 # Every minute: re-send jobs the broker never received, take back jobs of dead workers.
 CELERY_BEAT_SCHEDULE = {
     "kiln-jobs-recover": {"task": "characterization.jobs_recover", "schedule": 60.0},

@@ -53,6 +53,28 @@ def validate_conditions(value) -> None:
             raise ValidationError(list(found.values()), code="bounds")
 
 
+def validate_drying_steps(value) -> None:
+    """Model validator of Electrode.drying_steps: each step's temperature and time in bounds."""
+    if not isinstance(value, list):
+        raise ValidationError("drying steps are a list of {temperature_c, duration_h, vacuum}")
+    checks = []
+    for index, step in enumerate(value):
+        if isinstance(step, Mapping):
+            which = f"drying step {index + 1}"
+            checks += [
+                (
+                    f"{index}t",
+                    "drying_temperature_c",
+                    step.get("temperature_c"),
+                    f"{which}: the temperature",
+                ),
+                (f"{index}h", "duration_h", step.get("duration_h"), f"{which}: the time"),
+            ]
+    found = quantities.problems(checks)
+    if found:
+        raise ValidationError(list(found.values()), code="bounds")
+
+
 def raise_problems(checks: Iterable[quantities.Check]) -> None:
     """ValidationError keyed by field for every (field, key, value[, label]) out of bounds."""
     found = quantities.problems(checks)

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lims import quantities
 from lims.api_errors import domain_error_response, errors_response
 from lims.validators import bounded
 from synthesis.chemistry import ChemistryError, PrecursorSpec, parse_formula
@@ -24,12 +25,9 @@ DEFAULT_VOLATILES = ["O", "H", "C", "N"]
 class PrecursorIn(serializers.Serializer):
     formula = serializers.CharField(trim_whitespace=True)
     name = serializers.CharField(required=False, allow_blank=True)
-    purity_percent = serializers.FloatField(
-        required=False, default=100.0, validators=[bounded("purity_percent")]
-    )
-    density_g_per_ml = serializers.FloatField(
-        required=False, allow_null=True, default=None, validators=[bounded("density_g_per_ml")]
-    )
+    # bounds: _precursor_problems (keys as the engine names them, "precursors[0].purity_percent")
+    purity_percent = serializers.FloatField(required=False, default=100.0)
+    density_g_per_ml = serializers.FloatField(required=False, allow_null=True, default=None)
 
     def to_spec(self, data: dict) -> PrecursorSpec:
         return PrecursorSpec(**{**data, "name": data.get("name") or None})
@@ -98,6 +96,8 @@ class PlanView(APIView):
     @extend_schema(request=PlanIn, responses=dict)
     def post(self, request: Request) -> Response:
         data = _validated(PlanIn, request)
+        if problems := _precursor_problems(data):
+            return problems
         try:
             plan = chem_plan_precursors(**_plan_kwargs(data))
         except ChemistryError as exc:
@@ -109,11 +109,26 @@ class CoatingView(APIView):
     @extend_schema(request=CoatingIn, responses=dict)
     def post(self, request: Request) -> Response:
         data = _validated(CoatingIn, request)
+        if problems := _precursor_problems(data):
+            return problems
         try:
             plan = chem_plan_coating(**_plan_kwargs(data))
         except ChemistryError as exc:
             return domain_error_response(exc)
         return Response(plan.to_dict())
+
+
+def _precursor_problems(data: dict) -> Response | None:
+    """Purity and density of each precursor within bounds, or a 400 naming the entry."""
+    found = quantities.problems(
+        check
+        for i, p in enumerate(data["precursors"])
+        for check in (
+            (f"precursors[{i}].purity_percent", "purity_percent", p.get("purity_percent")),
+            (f"precursors[{i}].density_g_per_ml", "density_g_per_ml", p.get("density_g_per_ml")),
+        )
+    )
+    return errors_response({k: [m] for k, m in found.items()}) if found else None
 
 
 def _validated(serializer_class, request: Request) -> dict:

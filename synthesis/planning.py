@@ -185,18 +185,17 @@ def plan_batch(*, recipe: Recipe, inputs: PlanInputs) -> BatchPlan:
 
 def _check_size(inputs: PlanInputs) -> None:
     """Batch mass and coating wt% within their bounds (lims.quantities)."""
-    for name, label in _SIZE_LABELS.items():
-        mass = getattr(inputs, name)
-        message = None if mass is None else quantities.problem("batch_mass_g", mass, label=label)
-        if message is not None:
-            too_big = isinstance(mass, float | int) and mass > MAX_BATCH_MASS_G
-            hint = "; check the unit (grams) or split it into a series" if too_big else ""
-            raise InputError(name, message + hint)
-    wt_percent = inputs.coating_wt_percent
-    if wt_percent is not None:
-        message = quantities.problem("coating_wt_percent", wt_percent)
-        if message is not None:
-            raise InputError("coating_wt_percent", message)
+    found = quantities.problems(
+        [
+            *(
+                (name, "batch_mass_g", getattr(inputs, name), label)
+                for name, label in _SIZE_LABELS.items()
+            ),
+            ("coating_wt_percent", "coating_wt_percent", inputs.coating_wt_percent),
+        ]
+    )
+    for field_name, message in found.items():
+        raise InputError(field_name, message)
 
 
 def _synthesis(recipe: Recipe, inputs: PlanInputs, specs, excess) -> Plan:

@@ -58,7 +58,7 @@ def test_an_unknown_kind_is_an_error_not_a_skip():
         testdata_dir("cycler")
 
 
-def _pytest(env_changes: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+def _pytest(env_changes: dict[str, str]) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "KILN_REQUIRE_TESTDATA"}
     env.update(env_changes)
     return subprocess.run(
@@ -79,14 +79,14 @@ def test_without_the_files_the_tests_skip_with_one_line_and_fail_when_required(t
         "set KILN_TESTDATA to the testdata folder"
     )
 
-    skipped = _pytest({"KILN_TESTDATA": str(empty)}, tmp_path)
+    skipped = _pytest({"KILN_TESTDATA": str(empty)})
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "2 skipped" in skipped.stdout
     reported = [ln for ln in skipped.stdout.splitlines() if ln.startswith("SKIPPED")]
     assert len(reported) == 1 and reported[0].startswith("SKIPPED [2] ")  # both tests, one line
     assert reported[0].endswith(f": {line}")
 
-    required = _pytest({"KILN_TESTDATA": str(empty), "KILN_REQUIRE_TESTDATA": "1"}, tmp_path)
+    required = _pytest({"KILN_TESTDATA": str(empty), "KILN_REQUIRE_TESTDATA": "1"})
     assert required.returncode == 1, required.stdout + required.stderr
     assert "1 failed" in required.stdout and "1 error" in required.stdout  # body; marker: setup
     assert required.stdout.count(f"required test data missing: {line}") >= 2

@@ -18,7 +18,7 @@ import pandas as pd
 
 from characterization.analysis.capacity import theoretical_capacity_mah_g
 from characterization.analysis.cycling import cycle_summary, electrode_role
-from characterization.analysis.errors import TooFewCyclesError
+from characterization.analysis.errors import AnalysisError, TooFewCyclesError
 from characterization.analysis.fade import SIGN_CONVENTION, voltage_fade
 from characterization.analysis.plausibility import Checks, ResultWarning, check_cycling
 from characterization.parsers.cycles import instrument_index_check
@@ -54,8 +54,13 @@ def checks_for(facts: CellFacts) -> Checks:
     """The plausibility checks for a cell: its material's theoretical capacity when the
     formula is known (and holds Li), else the lab-wide ceiling for its electrode role."""
     electrode = electrode_role(facts.electrode)
+    theory, unknown = None, "no formula known for the active material"
     if facts.formula:
-        theory = theoretical_capacity_mah_g(facts.formula)
+        try:
+            theory = theoretical_capacity_mah_g(facts.formula)
+        except AnalysisError as exc:  # no Li in it, or not a formula: fall back to the ceiling
+            unknown = f"{facts.formula}: {exc.message}"
+    if theory is not None:
         return Checks(
             capacity_ceiling_mah_g=theory.capacity_mah_g,
             ceiling_source=(
@@ -67,8 +72,7 @@ def checks_for(facts: CellFacts) -> Checks:
     ceiling = facts.capacity_ceiling_mah_g or LAB_CAPACITY_CEILING_MAH_G[electrode]
     return Checks(
         capacity_ceiling_mah_g=ceiling,
-        ceiling_source=f"the lab-wide ceiling of {ceiling:g} mAh/g for a {electrode} "
-        "(no formula known for the active material)",
+        ceiling_source=f"the lab-wide ceiling of {ceiling:g} mAh/g for a {electrode} ({unknown})",
         voltage_window_v=facts.voltage_window_v,
     )
 

@@ -6,6 +6,7 @@ from characterization.models.cells import (
     CellFormat,
     CoinCell,
     Electrode,
+    ElectrodeRole,
     default_drying_steps,
 )
 from characterization.models.jobs import (
@@ -22,6 +23,7 @@ from characterization.models.measurements import (
     MeasurementType,
     OriginSetting,
     RawFile,
+    ReadState,
     RefinementResult,
 )
 
@@ -33,6 +35,7 @@ __all__ = [
     "JobStatus",
     "CastingMethod",
     "CellFormat",
+    "ElectrodeRole",
     "CoinCell",
     "Electrode",
     "InstrumentMapping",
@@ -41,6 +44,7 @@ __all__ = [
     "MeasurementType",
     "OriginSetting",
     "RawFile",
+    "ReadState",
     "RefinementResult",
     "default_drying_steps",
 ]

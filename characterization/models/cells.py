@@ -20,6 +20,7 @@ from characterization.analysis.electrode import (
     PROTOCOL_C_RATES,
     disc_metrics,
 )
+from lims.validators import bound_q, bounded, validate_drying_steps
 
 #: a ratio "sums to 100" within this many percentage points (floats typed in a form)
 RATIO_SUM_TOLERANCE = 0.01
@@ -38,6 +39,14 @@ class CastingMethod(models.TextChoices):
     WET_THICKNESS = "wet_thickness", "Wet thickness"
 
 
+class ElectrodeRole(models.TextChoices):
+    """The working electrode of a half-cell against Li: it decides which half cycle opens a
+    cycle (a cathode charges first, an anode lithiates first) and so the efficiency."""
+
+    CATHODE = "cathode", "Cathode (charges first)"
+    ANODE = "anode", "Anode (lithiates first)"
+
+
 class CellFormat(models.TextChoices):
     CR2016 = "2016", "2016"
     CR2025 = "2025", "2025"
@@ -47,14 +56,6 @@ class CellFormat(models.TextChoices):
 
 def _positive(field: str) -> Q:
     return Q(**{f"{field}__gt": 0})
-
-
-def _null_or_positive(field: str) -> Q:
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gt": 0})
-
-
-def _null_or_not_negative(field: str) -> Q:
-    return Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0})
 
 
 class Electrode(models.Model):
@@ -96,20 +97,34 @@ class Electrode(models.Model):
     binder_mass_g = models.FloatField("binder (g)")
     solvent_mass_g = models.FloatField("solvent (g)")
     current_collector = models.CharField(max_length=60, default="Al foil")
-    collector_thickness_um = models.FloatField("collector thickness (µm)", null=True, blank=True)
+    collector_thickness_um = models.FloatField(
+        "collector thickness (µm)",
+        null=True,
+        blank=True,
+        validators=[bounded("collector_thickness_um")],
+    )
     casting_method = models.CharField(
         max_length=16, choices=CastingMethod.choices, default=CastingMethod.BLADE_GAP
     )
-    casting_thickness_um = models.FloatField("blade gap / wet thickness (µm)")
-    drying_steps = models.JSONField(default=default_drying_steps, blank=True)
-    disc_diameter_mm = models.FloatField("disc diameter (mm)", default=12.0)
+    casting_thickness_um = models.FloatField(
+        "blade gap / wet thickness (µm)", validators=[bounded("casting_thickness_um")]
+    )
+    drying_steps = models.JSONField(
+        default=default_drying_steps, blank=True, validators=[validate_drying_steps]
+    )
+    disc_diameter_mm = models.FloatField(
+        "disc diameter (mm)", default=12.0, validators=[bounded("disc_diameter_mm")]
+    )
     foil_disc_mass_mg = models.FloatField(
         "bare foil disc mass (mg)",
         null=True,
         blank=True,
+        validators=[bounded("foil_disc_mass_mg")],
         help_text="The usual mass of a bare foil disc of this sheet; cells start from it.",
     )
-    one_c_ma_per_g = models.FloatField("1C (mA/g)", default=LAB_ONE_C_MA_PER_G)
+    one_c_ma_per_g = models.FloatField(
+        "1C (mA/g)", default=LAB_ONE_C_MA_PER_G, validators=[bounded("one_c_ma_per_g")]
+    )
     made_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -140,28 +155,32 @@ class Electrode(models.Model):
                 name="electrode_ratio_parts_not_negative",
             ),
             models.CheckConstraint(
-                condition=_positive("active_mass_g"), name="electrode_active_mass_positive"
-            ),
-            models.CheckConstraint(
                 condition=Q(solid_content_percent__gt=0) & Q(solid_content_percent__lt=100),
                 name="electrode_solid_content_range",
             ),
             models.CheckConstraint(
-                condition=_positive("casting_thickness_um"), name="electrode_casting_positive"
+                condition=bound_q("active_mass_g", "slurry_active_mass_g", null=False),
+                name="electrode_active_mass_range",
             ),
             models.CheckConstraint(
-                condition=_positive("disc_diameter_mm"), name="electrode_disc_diameter_positive"
+                condition=bound_q("casting_thickness_um", "casting_thickness_um", null=False),
+                name="electrode_casting_range",
             ),
             models.CheckConstraint(
-                condition=_null_or_positive("foil_disc_mass_mg"),
-                name="electrode_foil_mass_positive",
+                condition=bound_q("disc_diameter_mm", "disc_diameter_mm", null=False),
+                name="electrode_disc_diameter_range",
             ),
             models.CheckConstraint(
-                condition=_null_or_positive("collector_thickness_um"),
-                name="electrode_collector_thickness_positive",
+                condition=bound_q("foil_disc_mass_mg", "foil_disc_mass_mg"),
+                name="electrode_foil_mass_range",
             ),
             models.CheckConstraint(
-                condition=_positive("one_c_ma_per_g"), name="electrode_one_c_positive"
+                condition=bound_q("collector_thickness_um", "collector_thickness_um"),
+                name="electrode_collector_thickness_range",
+            ),
+            models.CheckConstraint(
+                condition=bound_q("one_c_ma_per_g", "one_c_ma_per_g", null=False),
+                name="electrode_one_c_range",
             ),
             models.CheckConstraint(
                 condition=Q(casting_method__in=CastingMethod.values),
@@ -194,11 +213,24 @@ class CoinCell(models.Model):
     cell_format = models.CharField(
         "format", max_length=8, choices=CellFormat.choices, default=CellFormat.CR2025
     )
-    disc_diameter_mm = models.FloatField("disc diameter (mm)")
-    disc_mass_mg = models.FloatField("disc mass (mg)")
-    foil_disc_mass_mg = models.FloatField("bare foil disc mass (mg)")
+    disc_diameter_mm = models.FloatField(
+        "disc diameter (mm)", validators=[bounded("disc_diameter_mm")]
+    )
+    disc_mass_mg = models.FloatField("disc mass (mg)", validators=[bounded("disc_mass_mg")])
+    foil_disc_mass_mg = models.FloatField(
+        "bare foil disc mass (mg)", validators=[bounded("foil_disc_mass_mg")]
+    )
     active_fraction = models.FloatField(help_text="From the electrode ratio: 0.8 for 80 %.")
-    one_c_ma_per_g = models.FloatField("1C (mA/g)", default=LAB_ONE_C_MA_PER_G)
+    one_c_ma_per_g = models.FloatField(
+        "1C (mA/g)", default=LAB_ONE_C_MA_PER_G, validators=[bounded("one_c_ma_per_g")]
+    )
+    electrode_role = models.CharField(
+        "working electrode",
+        max_length=8,
+        choices=ElectrodeRole.choices,
+        default=ElectrodeRole.CATHODE,
+        help_text="A cathode half-cell charges first; an anode half-cell lithiates first.",
+    )
     disc_area_cm2 = models.FloatField("disc area (cm²)")
     active_mass_mg = models.FloatField("active mass (mg)")
     areal_loading_mg_per_cm2 = models.FloatField("areal loading (mg/cm²)")
@@ -207,9 +239,15 @@ class CoinCell(models.Model):
     electrolyte_name = models.CharField(
         "electrolyte", max_length=120, default="1 M LiPF6 in EC:DMC (1:1 v/v)"
     )
-    electrolyte_volume_ul = models.FloatField("electrolyte volume (µL)", default=60.0)
-    glovebox_o2_ppm = models.FloatField("glove-box O2 (ppm)", null=True, blank=True)
-    glovebox_h2o_ppm = models.FloatField("glove-box H2O (ppm)", null=True, blank=True)
+    electrolyte_volume_ul = models.FloatField(
+        "electrolyte volume (µL)", default=60.0, validators=[bounded("electrolyte_volume_ul")]
+    )
+    glovebox_o2_ppm = models.FloatField(
+        "glove-box O2 (ppm)", null=True, blank=True, validators=[bounded("glovebox_o2_ppm")]
+    )
+    glovebox_h2o_ppm = models.FloatField(
+        "glove-box H2O (ppm)", null=True, blank=True, validators=[bounded("glovebox_h2o_ppm")]
+    )
     built_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -229,28 +267,36 @@ class CoinCell(models.Model):
                 name="cell_disc_heavier_than_foil",
             ),
             models.CheckConstraint(
-                condition=_positive("foil_disc_mass_mg"), name="cell_foil_mass_positive"
+                condition=bound_q("foil_disc_mass_mg", "foil_disc_mass_mg", null=False)
+                & bound_q("disc_mass_mg", "disc_mass_mg", null=False),
+                name="cell_disc_masses_range",
             ),
             models.CheckConstraint(
                 condition=Q(active_fraction__gt=0) & Q(active_fraction__lte=1),
                 name="cell_active_fraction_range",
             ),
             models.CheckConstraint(
-                condition=_positive("disc_diameter_mm"), name="cell_disc_diameter_positive"
+                condition=bound_q("disc_diameter_mm", "disc_diameter_mm", null=False),
+                name="cell_disc_diameter_range",
             ),
             models.CheckConstraint(
                 condition=_positive("active_mass_mg"), name="cell_active_mass_positive"
             ),
             models.CheckConstraint(
-                condition=_positive("one_c_ma_per_g"), name="cell_one_c_positive"
+                condition=bound_q("one_c_ma_per_g", "one_c_ma_per_g", null=False),
+                name="cell_one_c_range",
             ),
             models.CheckConstraint(
-                condition=Q(electrolyte_volume_ul__gte=0), name="cell_electrolyte_not_negative"
+                condition=Q(electrode_role__in=ElectrodeRole.values), name="cell_role_known"
             ),
             models.CheckConstraint(
-                condition=_null_or_not_negative("glovebox_o2_ppm")
-                & _null_or_not_negative("glovebox_h2o_ppm"),
-                name="cell_glovebox_ppm_not_negative",
+                condition=bound_q("electrolyte_volume_ul", "electrolyte_volume_ul", null=False),
+                name="cell_electrolyte_range",
+            ),
+            models.CheckConstraint(
+                condition=bound_q("glovebox_o2_ppm", "glovebox_o2_ppm")
+                & bound_q("glovebox_h2o_ppm", "glovebox_h2o_ppm"),
+                name="cell_glovebox_ppm_range",
             ),
             models.CheckConstraint(
                 condition=Q(cell_format__in=CellFormat.values), name="cell_format_known"

@@ -4,9 +4,10 @@ An AnalysisDefinition names a registered analysis kind (code in the repository, 
 the database) with parameters checked against the kind's schema, and the measurement types it
 runs on automatically. An AnalysisJob is one run of a definition on one raw file of a
 measurement: it snapshots everything that decides the numbers (kind version, parser version,
-cleaned parameters, input SHA-256, the cell's active mass and, for a generic table, the column
-mapping it is read with) and their hash, the cache key. An AnalysisResult is stored once per
-cache key, so identical inputs reuse it instead of computing.
+cleaned parameters, input SHA-256, the cell's active mass and what else Kiln knows of the cell
+(cell_context), and, for a generic table, the column mapping it is read with) and their hash,
+the cache key. An AnalysisResult is stored once per cache key, so identical inputs reuse it
+instead of computing; it keeps its plausibility warnings beside its numbers.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class JobStatus(models.TextChoices):
 
 
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+_CONTEXT_HELP = (
+    "What Kiln knew of the measured cell when the job was queued (electrode role, active "
+    "material formula, 1C, declared voltage window, capacity ceiling); part of the cache key."
+)
 _MAPPING_HELP = (
     "The instrument column mapping a generic table was read with ({name, instrument, mapping}); "
     "empty for files a cycler reader recognised."
@@ -89,9 +94,15 @@ class AnalysisResult(models.Model):
     input_checksums = models.JSONField("input SHA-256", default=list)
     active_mass_mg = models.FloatField("active mass (mg)", null=True, blank=True)
     column_mapping = models.JSONField(default=dict, blank=True, help_text=_MAPPING_HELP)
+    cell_context = models.JSONField(default=dict, blank=True, help_text=_CONTEXT_HELP)
     summary = models.JSONField(default=dict)
     figures = models.JSONField(default=dict)
     artifacts = models.JSONField(default=list)
+    warnings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Plausibility warnings: [{code, message, cycles, severity}].",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -108,6 +119,11 @@ class AnalysisResult(models.Model):
 
     def artifact(self, name: str) -> dict | None:
         return next((a for a in self.artifacts if a.get("name") == name), None)
+
+    @property
+    def flags(self) -> list[dict]:
+        """The warnings that say the numbers may be wrong (severity "flag")."""
+        return [w for w in self.warnings or [] if w.get("severity") == "flag"]
 
 
 class AnalysisJob(models.Model):
@@ -129,6 +145,7 @@ class AnalysisJob(models.Model):
     input_checksums = models.JSONField("input SHA-256", default=list)
     active_mass_mg = models.FloatField("active mass (mg)", null=True, blank=True)
     column_mapping = models.JSONField(default=dict, blank=True, help_text=_MAPPING_HELP)
+    cell_context = models.JSONField(default=dict, blank=True, help_text=_CONTEXT_HELP)
     cache_key = models.CharField(max_length=64, blank=True, db_index=True)
 
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED)

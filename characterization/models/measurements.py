@@ -15,6 +15,9 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from characterization.analysis.structure import bond_lengths_angstrom, format_with_esd
+from lims.validators import bound_q, bounded, validate_conditions
+
 
 class MeasurementType(models.TextChoices):
     CYCLING = "cycling", "Galvanostatic cycling"
@@ -53,7 +56,10 @@ class Measurement(models.Model):
     measurement_type = models.CharField("type", max_length=20, choices=MeasurementType.choices)
     instrument = models.CharField(max_length=120, blank=True)
     conditions = models.JSONField(
-        default=dict, blank=True, help_text="Voltage window, C-rates, temperature, ..."
+        default=dict,
+        blank=True,
+        validators=[validate_conditions],
+        help_text="Voltage window, C-rates, temperature, ...",
     )
     operator = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -87,6 +93,17 @@ class Measurement(models.Model):
         return self.measurement_type == MeasurementType.RIETVELD
 
 
+class ReadState(models.TextChoices):
+    """What Kiln made of a raw file (every file accounted for)."""
+
+    PENDING = "pending", "Not looked at yet"
+    RECOGNISED = "recognised", "Recognised"
+    READ = "read", "Read"
+    NOT_CYCLING = "not_cycling", "Read, not cycling"
+    UNRECOGNISED = "unrecognised", "Not a format Kiln reads"
+    DAMAGED = "damaged", "Damaged"
+
+
 class RawFile(models.Model):
     """One stored content, never changed: MEDIA_ROOT/raw/<sha256[:2]>/<sha256>."""
 
@@ -96,6 +113,12 @@ class RawFile(models.Model):
     content_type = models.CharField(max_length=120, blank=True)
     detected_format = models.CharField(
         max_length=40, blank=True, help_text="Cycler format recognised from the content."
+    )
+    read_state = models.CharField(
+        max_length=16, choices=ReadState.choices, default=ReadState.PENDING, editable=False
+    )
+    read_message = models.TextField(
+        blank=True, editable=False, help_text="What Kiln made of the file, in a sentence."
     )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -113,6 +136,9 @@ class RawFile(models.Model):
             models.CheckConstraint(condition=Q(size_bytes__gt=0), name="rawfile_not_empty"),
             models.CheckConstraint(
                 condition=Exact(Length("sha256"), 64), name="rawfile_sha256_length"
+            ),
+            models.CheckConstraint(
+                condition=Q(read_state__in=ReadState.values), name="rawfile_read_state_known"
             ),
         ]
 
@@ -152,6 +178,13 @@ class MeasurementFile(models.Model):
         return f"{self.measurement_id}: {self.raw_file}"
 
 
+def _null_or_positive(*fields: str) -> Q:
+    condition = Q()
+    for name in fields:
+        condition &= Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gt": 0})
+    return condition
+
+
 class RefinementResult(models.Model):
     """Numbers entered from an external Rietveld refinement, with what Kiln derives from them."""
 
@@ -160,15 +193,25 @@ class RefinementResult(models.Model):
     )
     phase = models.CharField(max_length=80, default="R-3m layered")
     origin = models.CharField("origin setting", max_length=20, choices=OriginSetting.choices)
-    a_angstrom = models.FloatField("a (Å)")
-    c_angstrom = models.FloatField("c (Å)")
-    volume_angstrom3 = models.FloatField("V entered (Å³)", null=True, blank=True)
-    z_oxygen = models.FloatField("z(O)")
-    rwp_percent = models.FloatField("Rwp (%)", null=True, blank=True)
+    a_angstrom = models.FloatField("a (Å)", validators=[bounded("lattice_a_angstrom")])
+    a_esd_angstrom = models.FloatField("esd of a (Å)", null=True, blank=True)
+    c_angstrom = models.FloatField("c (Å)", validators=[bounded("lattice_c_angstrom")])
+    c_esd_angstrom = models.FloatField("esd of c (Å)", null=True, blank=True)
+    volume_angstrom3 = models.FloatField(
+        "V entered (Å³)", null=True, blank=True, validators=[bounded("cell_volume_angstrom3")]
+    )
+    volume_esd_angstrom3 = models.FloatField("esd of V entered (Å³)", null=True, blank=True)
+    z_oxygen = models.FloatField("z(O)", validators=[bounded("z_oxygen")])
+    z_oxygen_esd = models.FloatField("esd of z(O)", null=True, blank=True)
+    rwp_percent = models.FloatField(
+        "Rwp (%)", null=True, blank=True, validators=[bounded("rwp_percent")]
+    )
     occupancies = models.JSONField(default=dict, blank=True)
     slab_thickness_angstrom = models.FloatField("S(MO2) (Å)")
     interslab_spacing_angstrom = models.FloatField("I(LiO2) (Å)")
     cell_volume_angstrom3 = models.FloatField("V = (√3/2)·a²·c (Å³)")
+    tm_o_bond_angstrom = models.FloatField("TM–O (Å)", null=True, blank=True)
+    li_o_bond_angstrom = models.FloatField("Li–O (Å)", null=True, blank=True)
     warnings = models.JSONField(default=list, blank=True)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -180,19 +223,25 @@ class RefinementResult(models.Model):
         ordering = ["entered_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(a_angstrom__gt=0) & Q(c_angstrom__gt=0),
-                name="refinement_lattice_positive",
+                condition=bound_q("a_angstrom", "lattice_a_angstrom", null=False)
+                & bound_q("c_angstrom", "lattice_c_angstrom", null=False),
+                name="refinement_lattice_range",
             ),
             models.CheckConstraint(
                 condition=Q(z_oxygen__gt=0) & Q(z_oxygen__lt=0.5), name="refinement_z_range"
             ),
             models.CheckConstraint(
-                condition=Q(rwp_percent__isnull=True) | Q(rwp_percent__gte=0),
-                name="refinement_rwp_not_negative",
+                condition=bound_q("rwp_percent", "rwp_percent"), name="refinement_rwp_range"
             ),
             models.CheckConstraint(
-                condition=Q(volume_angstrom3__isnull=True) | Q(volume_angstrom3__gt=0),
-                name="refinement_volume_positive",
+                condition=bound_q("volume_angstrom3", "cell_volume_angstrom3"),
+                name="refinement_volume_range",
+            ),
+            models.CheckConstraint(
+                condition=_null_or_positive(
+                    "a_esd_angstrom", "c_esd_angstrom", "volume_esd_angstrom3", "z_oxygen_esd"
+                ),
+                name="refinement_esd_positive",
             ),
             models.CheckConstraint(
                 condition=Q(origin__in=OriginSetting.values), name="refinement_origin_known"
@@ -201,3 +250,34 @@ class RefinementResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phase}: a={self.a_angstrom:g} Å, c={self.c_angstrom:g} Å"
+
+    # the numbers as a crystallographer writes them: 2.8589(1)
+    @property
+    def a_text(self) -> str:
+        return format_with_esd(self.a_angstrom, self.a_esd_angstrom)
+
+    @property
+    def c_text(self) -> str:
+        return format_with_esd(self.c_angstrom, self.c_esd_angstrom)
+
+    @property
+    def volume_text(self) -> str:
+        if self.volume_angstrom3 is None:
+            return ""
+        return format_with_esd(self.volume_angstrom3, self.volume_esd_angstrom3)
+
+    @property
+    def z_text(self) -> str:
+        return format_with_esd(self.z_oxygen, self.z_oxygen_esd)
+
+    @property
+    def bond_lengths(self) -> tuple[float, float]:
+        """(TM–O, Li–O) in Å as stored, computed for results entered before Kiln stored them."""
+        if self.tm_o_bond_angstrom is not None and self.li_o_bond_angstrom is not None:
+            return self.tm_o_bond_angstrom, self.li_o_bond_angstrom
+        return bond_lengths_angstrom(
+            a_angstrom=self.a_angstrom,
+            c_angstrom=self.c_angstrom,
+            z_oxygen=self.z_oxygen,
+            origin=self.origin,
+        )

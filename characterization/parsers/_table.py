@@ -23,15 +23,20 @@ def run_ids(*keys: np.ndarray) -> np.ndarray:
     return np.cumsum(changed) + 1 if n else np.zeros(0, dtype=np.int64)
 
 
-def chained(segments: np.ndarray, running: np.ndarray) -> np.ndarray:
+def chained(segments: np.ndarray, running: np.ndarray, *, boundaries: bool = False) -> np.ndarray:
     """A value that restarts at each segment, continued over the file: each row's value plus
     the maxima of all earlier segments. Rows of a segment are contiguous, so the maxima come
-    from np.fmax.reduceat (numpy only: this runs on million-row files)."""
+    from np.fmax.reduceat (numpy only: this runs on million-row files). With `boundaries`,
+    `segments` is already a boolean mask of the rows that start a segment."""
     segments, running = np.asarray(segments), np.asarray(running, dtype=float)
     n = len(running)
     if n == 0:
         return np.zeros(0)
-    starts_mask = np.r_[True, segments[1:] != segments[:-1]]
+    if boundaries:
+        starts_mask = segments.astype(bool).copy()
+        starts_mask[0] = True
+    else:
+        starts_mask = np.r_[True, segments[1:] != segments[:-1]]
     starts = np.flatnonzero(starts_mask)
     seg_max = np.nan_to_num(np.fmax.reduceat(running, starts))  # NaN: a segment of NaN only
     before = np.cumsum(seg_max) - seg_max

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ._text import find_column, scale, unit_of
+from ._zip import DEFAULT_LIMITS, UnpackLimits, verify_archive
 from .arbin_res import arbin_table
 from .errors import ParseError, file_label
 
@@ -55,11 +56,15 @@ def is_arbin_sheet_names(names: list[str]) -> bool:
     return any(n == GLOBAL_SHEET or CHANNEL_SHEET.match(n) for n in names)
 
 
-def read_arbin_xlsx(path: str | Path) -> tuple[pd.DataFrame, dict]:
-    """Normalised table and metadata for an Arbin .xlsx export."""
+def read_arbin_xlsx(
+    path: str | Path, *, limits: UnpackLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, dict]:
+    """Normalised table and metadata for an Arbin .xlsx export (checked with
+    _zip.verify_archive against `limits` before calamine unpacks it)."""
     from python_calamine import CalamineWorkbook
 
     path = Path(path)
+    verify_archive(path, limits)
     workbook = CalamineWorkbook.from_path(str(path))
     sheets = _channel_sheets(path, workbook.sheet_names)
     parts = [_sheet_frame(path, name, workbook.get_sheet_by_name(name)) for name in sheets]

@@ -85,6 +85,8 @@ def _load_mpr(path: Path) -> tuple[pd.DataFrame, dict]:
 
     try:
         mpr = BioLogic.MPRfile(str(path))
+    except MemoryError:  # the worker's memory limit, not a damaged file (reader.guarded)
+        raise
     # galvani signals a damaged file with OSError, ValueError, AssertionError or RuntimeError.
     except Exception as exc:  # noqa: BLE001
         raise ParseError(

@@ -46,6 +46,7 @@ REST_FLOOR_FRACTION = 1e-3  # |mean I| of a step below this share of the file's 
 TREND_MIN_V = 0.005  # a step's voltage trend counts when V moved at least this much
 TURN_V = 0.02  # |I|-only files without steps: the voltage turning back this much ends a step
 NO_CYCLE = -1  # instrument_cycle of a file that records no cycle index
+COUNTER_NOISE_FRACTION = 1e-6  # a counter falling by more than this share of its peak restarted
 
 Restart = Literal["restarts", "net", "increments"]
 
@@ -317,7 +318,12 @@ def _half_cycles(step_dir: np.ndarray) -> np.ndarray:
 
 
 def throughput(counter: Counter, step_index: np.ndarray) -> np.ndarray:
-    """Charge (or energy) passed since the start of the file, from an instrument counter."""
+    """Charge (or energy) passed since the start of the file, from an instrument counter.
+
+    A restarting counter is chained over its segments and over any drop of its value inside
+    one (a single capacity column that restarts when the direction changes although the
+    mapping says "per cycle"): a counter never runs backwards, so a drop is a restart.
+    """
     values = np.nan_to_num(np.asarray(counter.values, dtype=float))
     if counter.kind == "increments":
         return np.cumsum(np.abs(values))
@@ -325,8 +331,11 @@ def throughput(counter: Counter, step_index: np.ndarray) -> np.ndarray:
         first = np.r_[True, step_index[1:] != step_index[:-1]]
         before = np.r_[0.0, values[:-1]][np.flatnonzero(first)]
         return chained(step_index, np.abs(values - before[np.cumsum(first) - 1]))
+    values = np.abs(values)
     segments = np.zeros(len(values)) if counter.segments is None else counter.segments
-    return chained(segments, np.abs(values))
+    noise = COUNTER_NOISE_FRACTION * (float(values.max()) if len(values) else 0.0)
+    drops = np.r_[False, values[1:] < values[:-1] - noise]
+    return chained(_changes(np.asarray(segments)) | drops, values, boundaries=True)
 
 
 def _capacities(

@@ -3,14 +3,19 @@
 Uploads arrive with whatever name the user's PC gave them, so every rule below looks at bytes:
 binary formats by their signature, text exports by their header lines (decoded as Latin-1,
 which never fails and keeps ASCII column names intact).
+
+Detection runs in the upload's web request, so it reads a bounded amount of any file: the
+first _HEAD_BYTES, and for a zip archive its directory (checked against the unpack caps, see
+_zip.py) and at most _WORKBOOK_BYTES of an .xlsx's xl/workbook.xml. Whatever the bytes, it
+returns a format or raises ParseError.
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
+from ._zip import DEFAULT_LIMITS, UnpackLimits, open_archive, read_member_head
 from .arbin_xlsx import is_arbin_sheet_names
 from .errors import ParseError, file_label
 
@@ -34,7 +39,22 @@ FORMATS: tuple[str, ...] = (
     NEWARE_BTSDA_CSV,
 )
 
+# How each format is named in messages ("could not be read as a Neware .ndax file").
+FORMAT_NAMES: dict[str, str] = {
+    NEWARE_NDA: "a Neware .nda file",
+    NEWARE_NDAX: "a Neware .ndax file",
+    BIOLOGIC_MPR: "a BioLogic .mpr file",
+    BIOLOGIC_MPT: "a BioLogic .mpt text export",
+    ARBIN_RES: "an Arbin .res file",
+    ARBIN_XLSX: "an Arbin .xlsx export",
+    MACCOR_TXT: "a Maccor text export",
+    NEWARE_BTSDA_CSV: "a Neware BTSDA .csv export",
+}
+
 _HEAD_BYTES = 8192
+# Sheet names come first in workbook.xml (a few KB even with hundreds of sheets); what follows
+# (defined names, calculation settings) can be large and is never needed.
+_WORKBOOK_BYTES = 256 * 1024
 _JET_SIGNATURES = (b"\x00\x01\x00\x00Standard Jet DB", b"\x00\x01\x00\x00Standard ACE DB")
 _MPT_MAGICS = (b"EC-Lab ASCII FILE", b"BT-Lab ASCII FILE")
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -46,15 +66,16 @@ _KNOWN = (
 )
 
 
-def detect_format(path: str | Path) -> str:
+def detect_format(path: str | Path, *, limits: UnpackLimits = DEFAULT_LIMITS) -> str:
     """Return one of FORMATS for the file at `path`, judged from its content.
 
     Raises ParseError (naming the file) for an empty, unreadable or unrecognised file, and for
-    a zip archive that is damaged or is not a Neware .ndax.
+    a zip archive that is damaged, unpacks beyond `limits` (settings KILN_UNPACK_MAX_MB and
+    KILN_UNPACK_MAX_RATIO) or is neither a Neware .ndax nor an Arbin .xlsx.
     """
     path = Path(path)
     head = _read_head(path)
-    binary = _binary_format(path, head)
+    binary = _binary_format(path, head, limits)
     if binary:
         return binary
     text = _text_format(head.decode("latin-1"))
@@ -77,7 +98,7 @@ def _read_head(path: Path) -> bytes:
     return head
 
 
-def _binary_format(path: Path, head: bytes) -> str | None:
+def _binary_format(path: Path, head: bytes, limits: UnpackLimits) -> str | None:
     if head.startswith(b"NEWARE"):
         return NEWARE_NDA
     if head.startswith(b"BIO-LOGIC MODULAR FILE"):
@@ -85,24 +106,25 @@ def _binary_format(path: Path, head: bytes) -> str | None:
     if head.startswith(_JET_SIGNATURES):
         return ARBIN_RES
     if head.startswith(_ZIP_MAGIC):
-        return _zip_format(path)
+        return _zip_format(path, limits)
     return None
 
 
-def _zip_format(path: Path) -> str:
+def _zip_format(path: Path, limits: UnpackLimits) -> str:
     """A .ndax is a zip archive holding data.ndc; an .xlsx workbook with Arbin's sheets
     (Global_Info, Channel_<n>_<part>) is an Arbin export; any other zip is not a cycler file
-    (a generic .xlsx table is read through its instrument's column mapping instead)."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.namelist()
-            names = {Path(name).name for name in members}
-            workbook = archive.read(_XLSX_WORKBOOK) if _XLSX_WORKBOOK in members else None
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise ParseError(
-            f"{file_label(path)}: a zip archive (as Neware .ndax and .xlsx files are) that is "
-            "damaged or truncated; upload the complete file again."
-        ) from exc
+    (a generic .xlsx table is read through its instrument's column mapping instead).
+
+    Only the directory and the head of xl/workbook.xml are read; open_archive turns a damaged
+    archive, or one that unpacks beyond `limits`, into ParseError."""
+    with open_archive(path, limits) as archive:
+        members = archive.namelist()
+        names = {Path(name).name for name in members}
+        workbook = (
+            read_member_head(archive, _XLSX_WORKBOOK, _WORKBOOK_BYTES)
+            if _XLSX_WORKBOOK in members
+            else None
+        )
     if "data.ndc" in names:
         return NEWARE_NDAX
     if workbook is not None:

@@ -35,6 +35,7 @@ import pandas as pd
 
 from . import _table
 from ._text import read_table
+from ._zip import DEFAULT_LIMITS, UnpackLimits, verify_archive
 from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
 from .reader import CYCLE_RULE, PARSER_VERSION, ParsedFile, guarded
@@ -256,9 +257,12 @@ def _csv_lines(path: Path, header_row: int) -> tuple[list[str], str, dict]:
     return header, "\n".join(lines[header_row:]), layout
 
 
-def _xlsx_rows(path: Path, header_row: int) -> tuple[list[str], list[list]]:
+def _xlsx_rows(
+    path: Path, header_row: int, limits: UnpackLimits = DEFAULT_LIMITS
+) -> tuple[list[str], list[list]]:
     from python_calamine import CalamineWorkbook
 
+    verify_archive(path, limits)  # sizes and CRCs before calamine unpacks the sheet
     workbook = CalamineWorkbook.from_path(str(path))
     rows = workbook.get_sheet_by_index(0).to_python()
     if header_row >= len(rows):

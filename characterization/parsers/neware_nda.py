@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import _table
+from ._zip import DEFAULT_LIMITS, UnpackLimits, verify_archive
 from .cycle_model import Counter, Records, normalise
 from .detect import NEWARE_NDA
 from .errors import ParseError, file_label
@@ -33,18 +34,29 @@ from .errors import ParseError, file_label
 _REST_NAMES = ("Rest", "Pause", "OCV")
 
 
-def read_neware_binary(path: str | Path, fmt: str) -> tuple[pd.DataFrame, dict]:
-    """Normalised table and metadata for a Neware .nda (`fmt` NEWARE_NDA) or .ndax file."""
+def read_neware_binary(
+    path: str | Path, fmt: str, *, limits: UnpackLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, dict]:
+    """Normalised table and metadata for a Neware .nda (`fmt` NEWARE_NDA) or .ndax file.
+
+    A .ndax is checked (_zip.verify_archive: sizes within `limits`, CRCs) before fastnda or
+    NewareNDA unpack its members into memory."""
     path = Path(path)
     suffix = ".nda" if fmt == NEWARE_NDA else ".ndax"
+    if fmt != NEWARE_NDA:
+        verify_archive(path, limits)
     with _named_with_suffix(path, suffix) as named:
         try:
             return _via_fastnda(named)
+        except MemoryError:  # the worker's memory limit, not a damaged file (reader.guarded)
+            raise
         # Any failure inside a binary reader (EOFError, struct.error, KeyError, ...) means a
         # file it cannot decode; the second reader gets its chance before we give up.
         except Exception as first:  # noqa: BLE001
             try:
                 return _via_newarenda(named)
+            except MemoryError:
+                raise
             except Exception as second:  # noqa: BLE001
                 raise ParseError(
                     f"{file_label(path)}: a Neware {suffix} file that cannot be read; it may be "

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import detect
+from ._zip import DECODING_ERRORS
 from .arbin_res import read_arbin_res
 from .arbin_xlsx import read_arbin_xlsx
 from .biologic import read_biologic, read_biologic_eis
@@ -86,17 +87,48 @@ def _resolve(path: Path, fmt: str) -> str:
 
 def guarded(path: Path, fmt: str, read: Callable[[], tuple]) -> tuple:
     """Run a reader; anything but our own errors becomes a ParseError naming the file, so a
-    job fails with a sentence instead of a library traceback (kept as __cause__ for logs)."""
+    job fails with a sentence instead of a library traceback (kept as __cause__ for logs):
+
+    - MemoryError (the worker's KILN_WORKER_MEMORY_MB limit, see lims/celery.py): the file
+      needs more memory than a worker may use;
+    - decoding errors (_zip.DECODING_ERRORS: bad UTF-8, zlib/CRC, EOF, struct ...): damaged;
+    - anything else a library raises: could not be read as `fmt`.
+
+    Celery's soft time limit passes through: it is the job's clock, not the file's fault.
+    `fmt` is one of detect.FORMATS or a description ("a table for mapping 'x'").
+    """
+    label, name = file_label(path), detect.FORMAT_NAMES.get(fmt, fmt)
     try:
         return read()
     except ParseError as exc:
-        if not str(exc).startswith(file_label(path)):  # inner helpers don't know the file
-            exc.args = (f"{file_label(path)}: {exc}",)
+        if not str(exc).startswith(label):  # inner helpers don't know the file
+            exc.args = (f"{label}: {exc}",)
         raise
-    except Exception as exc:  # noqa: BLE001
+    except MemoryError as exc:
         raise ParseError(
-            f"{file_label(path)}: could not be read as {fmt} ({type(exc).__name__}: {exc})."
+            f"{label}: reading it needs more memory than a Kiln worker may use "
+            "(KILN_WORKER_MEMORY_MB); split the test into shorter files, or ask the lab "
+            "manager to raise the limit."
         ) from exc
+    except DECODING_ERRORS as exc:
+        raise ParseError(
+            f"{label}: the file is damaged or truncated and cannot be read as {name} "
+            f"({_detail(exc)}); upload the complete file again."
+        ) from exc
+    except Exception as exc:  # noqa: BLE001
+        if any(cls.__name__ == "SoftTimeLimitExceeded" for cls in type(exc).__mro__):
+            raise
+        raise ParseError(
+            f"{label}: could not be read as {name} ({_detail(exc)}); the file may be damaged, "
+            "or written by a software version Kiln does not know."
+        ) from exc
+
+
+def _detail(exc: BaseException) -> str:
+    """The exception's type and first line, short enough for a job's error message."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0][:160] if lines else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 # The format modules import their libraries (fastnda + polars, galvani, calamine) only when

@@ -160,6 +160,35 @@ def linear_cycling_table(
     Discharge of cycle n: capacity = discharge_capacity_mah − loss·(n − first), voltages shifted
     by −shift·(n − first); mean discharge voltage = mean of discharge_v minus that shift.
     """
+    halves = linear_cycling_halves(
+        n_cycles,
+        charge_capacity_mah=charge_capacity_mah,
+        discharge_capacity_mah=discharge_capacity_mah,
+        discharge_capacity_loss_mah_per_cycle=discharge_capacity_loss_mah_per_cycle,
+        charge_v=charge_v,
+        discharge_v=discharge_v,
+        discharge_shift_v_per_cycle=discharge_shift_v_per_cycle,
+        current_ma=current_ma,
+        points=points,
+        first_cycle=first_cycle,
+    )
+    return assemble(halves, with_energy=with_energy)
+
+
+def linear_cycling_halves(
+    n_cycles: int = 1,
+    *,
+    charge_capacity_mah: float = 1.0,
+    discharge_capacity_mah: float = 0.9,
+    discharge_capacity_loss_mah_per_cycle: float = 0.0,
+    charge_v: tuple[float, float] = (3.0, 4.6),
+    discharge_v: tuple[float, float] = (4.4, 2.6),
+    discharge_shift_v_per_cycle: float = 0.0,
+    current_ma: float = 0.1,
+    points: int = 201,
+    first_cycle: int = 1,
+) -> list[HalfCycle]:
+    """The half cycles of linear_cycling_table, to assemble with others."""
     halves: list[HalfCycle] = []
     for n in range(first_cycle, first_cycle + n_cycles):
         k = n - first_cycle
@@ -186,7 +215,7 @@ def linear_cycling_table(
                 points=points,
             )
         )
-    return assemble(halves, with_energy=with_energy)
+    return halves
 
 
 def rate_test_table(

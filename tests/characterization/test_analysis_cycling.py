@@ -15,6 +15,7 @@ from characterization.analysis.cycling import SUMMARY_COLUMNS, cycle_summary
 from characterization.analysis.errors import AnalysisError
 from tests.characterization.synthetic import (
     assemble,
+    linear_cycling_halves,
     linear_cycling_table,
     linear_half_cycle,
     piecewise_half_cycle,
@@ -102,8 +103,8 @@ def test_leading_partial_discharge_is_cycle_0_with_no_efficiency_and_not_the_ref
     partial = linear_half_cycle(
         0, "discharge", capacity_mah=0.05, start_v=3.3, end_v=2.6, current_ma=0.1
     )
-    cycles = linear_cycling_table(2, discharge_capacity_loss_mah_per_cycle=0.09)
-    table = pd.concat([assemble([partial]), cycles], ignore_index=True)
+    cycles = linear_cycling_halves(2, discharge_capacity_loss_mah_per_cycle=0.09)
+    table = assemble([partial, *cycles])
     summary = cycle_summary(table, active_mass_mg=4.0)
     assert summary["cycle"].tolist() == [0, 1, 2]
     assert summary["complete"].tolist() == [False, True, True]
@@ -112,7 +113,7 @@ def test_leading_partial_discharge_is_cycle_0_with_no_efficiency_and_not_the_ref
     assert summary["mean_discharge_voltage_v"].iloc[0] == pytest.approx(2.95, rel=1e-9)
 
 
-def test_cycle_with_charge_only_is_incomplete_with_zero_efficiency_and_no_mean_voltage():
+def test_cycle_with_charge_only_is_incomplete_with_no_efficiency_and_no_mean_voltage():
     halves = [
         linear_half_cycle(1, "charge", capacity_mah=1.0, start_v=3.0, end_v=4.6, current_ma=0.1),
         linear_half_cycle(1, "discharge", capacity_mah=0.9, start_v=4.4, end_v=2.6, current_ma=0.1),
@@ -121,12 +122,13 @@ def test_cycle_with_charge_only_is_incomplete_with_zero_efficiency_and_no_mean_v
     summary = cycle_summary(assemble(halves), active_mass_mg=4.0)
     last = _row(summary, 2)
     assert not last["complete"]
-    assert last["coulombic_efficiency"] == pytest.approx(0.0)
+    assert last["incomplete_reason"] == "no discharge after its charge"
+    assert np.isnan(last["coulombic_efficiency"])  # an incomplete cycle has no efficiency
     assert np.isnan(last["mean_discharge_voltage_v"])
 
 
 def test_final_sliver_of_a_discharge_does_not_make_a_complete_cycle():
-    # a test stopped one record into the last discharge: 0.005 mAh after a 1.0 mAh charge (<1 %)
+    # a test stopped one record into the last discharge (4.39 V; cycle 1's ended at 2.6 V)
     halves = [
         linear_half_cycle(1, "charge", capacity_mah=1.0, start_v=3.0, end_v=4.6, current_ma=0.1),
         linear_half_cycle(1, "discharge", capacity_mah=0.9, start_v=4.4, end_v=2.6, current_ma=0.1),
@@ -135,8 +137,10 @@ def test_final_sliver_of_a_discharge_does_not_make_a_complete_cycle():
             2, "discharge", capacity_mah=0.005, start_v=4.4, end_v=4.39, current_ma=0.1, points=2
         ),
     ]
-    summary = cycle_summary(assemble(halves), active_mass_mg=4.0)
+    table = assemble(halves).iloc[:-2]  # the file ends in the discharge, not in a rest after
+    summary = cycle_summary(table, active_mass_mg=4.0)
     assert summary["complete"].tolist() == [True, False]
+    assert "ends during its discharge at 4.390 V" in summary["incomplete_reason"].iloc[1]
 
 
 def test_missing_capacity_values_count_as_zero_not_as_errors():

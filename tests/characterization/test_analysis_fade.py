@@ -14,6 +14,7 @@ def _summary(cycles, volts):
     return pd.DataFrame(
         {
             "cycle": cycles,
+            "complete": True,
             "charge_capacity_mah": 1.0,
             "discharge_capacity_mah": 0.9,
             "mean_discharge_voltage_v": volts,
@@ -57,7 +58,7 @@ def test_fitted_fade_uses_every_cycle_while_endpoint_uses_two():
 
 def test_incomplete_cycles_are_left_out():
     summary = _summary([0, 1, 2], [3.0, 3.50, 3.49])
-    summary.loc[0, "charge_capacity_mah"] = 0.0
+    summary.loc[0, "complete"] = False
     fade = voltage_fade(summary)
     assert fade.cycles == [1, 2]
     assert fade.fade_mv_per_cycle == pytest.approx(10.0, abs=1e-9)
@@ -80,6 +81,42 @@ def test_one_complete_cycle_is_not_enough():
     with pytest.raises(AnalysisError, match="at least 2 complete cycles") as error:
         voltage_fade(_summary([1], [3.5]))
     assert error.value.field == "summary"
+
+
+def test_fade_follows_the_summarys_completeness_not_its_own_rule():
+    # Both capacities are > 0 in cycle 3, but the summary says it is incomplete (a discharge
+    # cut short by the end of the file): the old rule of its own took it as the end point.
+    summary = _summary([1, 2, 3], [3.50, 3.49, 4.18])
+    summary.loc[2, "complete"] = False
+    fade = voltage_fade(summary)
+    assert fade.last_cycle == 2
+    assert fade.fade_mv_per_cycle == pytest.approx(10.0, abs=1e-9)
+
+
+def test_default_window_leaves_out_formation_cycles_at_another_rate_and_names_them():
+    # cycles 1-2 at 0.1 mA (formation), 3-8 at 1.0 mA losing 1 mV per cycle
+    summary = _summary(list(range(1, 9)), [3.70, 3.69, 3.50, 3.499, 3.498, 3.497, 3.496, 3.495])
+    summary["charge_current_ma"] = [0.1, 0.1, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    summary["discharge_current_ma"] = summary["charge_current_ma"]
+    fade = voltage_fade(summary)
+    assert fade.formation_cycles == [1, 2]
+    assert (fade.first_cycle, fade.last_cycle, fade.window) == (3, 8, "default")
+    assert fade.fade_mv_per_cycle == pytest.approx(1.0, abs=1e-9)
+    # a chosen window is taken as given (formation included when asked for)
+    chosen = voltage_fade(summary, first_cycle=1, last_cycle=8)
+    assert chosen.window == "chosen" and chosen.formation_cycles == []
+    assert chosen.fade_mv_per_cycle == pytest.approx(1000 * (3.70 - 3.495) / 7, abs=1e-9)
+
+
+def test_formation_at_a_narrower_voltage_window_is_recognised():
+    summary = _summary(list(range(1, 7)), [3.60, 3.60, 3.50, 3.49, 3.48, 3.47])
+    summary["charge_end_v"] = [4.2, 4.2, 4.6, 4.6, 4.6, 4.6]
+    assert voltage_fade(summary).formation_cycles == [1, 2]
+
+
+def test_the_sign_convention_is_stated_in_the_result():
+    data = voltage_fade(_summary([1, 2], [3.5, 3.4])).to_dict()
+    assert data["sign"] == "positive = the mean discharge voltage falls with cycling"
 
 
 def test_summary_without_mean_voltage_is_refused():

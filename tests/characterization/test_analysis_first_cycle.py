@@ -7,14 +7,13 @@ The charge crosses 4.45 V at Q = 0.5 × 1.45 / 1.5 = 0.48333 mAh, so the plateau
 """
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from characterization.analysis.errors import AnalysisError
 from characterization.analysis.first_cycle import charge_capacity_above_mah, first_cycle_metrics
 from tests.characterization.synthetic import (
     assemble,
-    linear_cycling_table,
+    linear_cycling_halves,
     linear_half_cycle,
     piecewise_half_cycle,
 )
@@ -22,13 +21,16 @@ from tests.characterization.synthetic import (
 CHARGE_KNOTS = {"capacity_knots_mah": (0, 0.5, 1.0, 1.2), "voltage_knots_v": (3.0, 4.5, 4.55, 4.8)}
 
 
-def _formation_table(first_cycle=1):
+def _formation_halves(first_cycle=1):
     charge = piecewise_half_cycle(first_cycle, "charge", **CHARGE_KNOTS, current_ma=0.05)
     discharge = linear_half_cycle(
         first_cycle, "discharge", capacity_mah=1.0, start_v=4.5, end_v=2.0, current_ma=0.05
     )
-    later = linear_cycling_table(2, first_cycle=first_cycle + 1)
-    return pd.concat([assemble([charge, discharge]), later], ignore_index=True)
+    return [charge, discharge, *linear_cycling_halves(2, first_cycle=first_cycle + 1)]
+
+
+def _formation_table(first_cycle=1):
+    return assemble(_formation_halves(first_cycle))
 
 
 def test_formation_cycle_gives_hand_worked_capacities_and_plateau():
@@ -52,7 +54,7 @@ def test_leading_partial_discharge_is_skipped():
     partial = linear_half_cycle(
         0, "discharge", capacity_mah=0.02, start_v=3.2, end_v=2.0, current_ma=0.05
     )
-    table = pd.concat([assemble([partial]), _formation_table()], ignore_index=True)
+    table = assemble([partial, *_formation_halves()])
     first = first_cycle_metrics(table, active_mass_mg=4.0)
     assert first.cycle == 1
     assert first.charge_capacity_mah_g == pytest.approx(300.0, rel=1e-9)

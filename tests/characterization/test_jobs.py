@@ -122,8 +122,16 @@ def test_the_migration_seeds_one_definition_per_shipped_analysis_with_valid_defa
     seeded = {kind: (params, types) for _, kind, params, types, _ in migration.DEFAULT_DEFINITIONS}
     assert set(seeded) == {k for k in kinds if not k.startswith("test_")}
     for key, (params, types) in seeded.items():
-        assert kinds[key].clean_parameters(params) == params
+        # parameters added since (dQ/dV's follow window) take their defaults
+        cleaned = kinds[key].clean_parameters(params)
+        assert {name: cleaned[name] for name in params} == params
         assert tuple(types) == kinds[key].measurement_types
+
+
+@pytest.mark.django_db
+def test_seeded_rate_definitions_use_each_cells_own_1c_after_the_migration():
+    definition = AnalysisDefinition.objects.get(kind="rate_capability")
+    assert definition.parameters["one_c_ma_per_g"] is None
 
 
 def test_a_definition_with_an_unknown_analysis_or_bad_parameters_is_a_field_error():
@@ -271,7 +279,7 @@ def test_the_normalised_table_is_parsed_once_then_read_from_the_parquet_cache(
     first = measurement.analysis_jobs.get(kind="cycling_summary")
     job_services.analysis_job_run(job_id=first.pk, worker="w")
     raw = first.raw_file
-    cache = Path(settings.MEDIA_ROOT) / "parquet" / f"{raw.sha256}.p1.parquet"
+    cache = job_services.parquet_path(raw.sha256)
     assert cache.is_file()
     assert not list(cache.parent.glob(".tmp-*"))  # written atomically, nothing left behind
 
@@ -376,13 +384,13 @@ def test_a_worker_with_a_newer_analysis_version_records_it_and_computes_again(
     run_all(measurement)
     old = measurement.analysis_jobs.get(kind="cycling_summary")
     bumped = registry.kinds()["cycling_summary"]
-    monkeypatch.setitem(registry._KINDS, "cycling_summary", _with_version(bumped, 2))
+    monkeypatch.setitem(registry._KINDS, "cycling_summary", _with_version(bumped, 3))
     report = job_services.definition_rerun_all(definition=old.definition)
     assert (report.queued, report.reused, report.up_to_date) == (1, 0, 0)
     new = measurement.analysis_jobs.filter(kind="cycling_summary").latest("id")
     assert job_services.analysis_job_run(job_id=new.pk, worker="w") == "succeeded"
     new.refresh_from_db()
-    assert new.kind_version == 2 and new.result_id != old.result_id
+    assert new.kind_version == 3 and new.result_id != old.result_id
     again = job_services.definition_rerun_all(definition=old.definition)
     assert (again.queued, again.up_to_date) == (0, 1)
 

@@ -78,7 +78,7 @@ def test_the_job_page_shows_status_provenance_summary_plots_and_tables(client, c
     client.force_login(chemist)
     page = html(client.get(f"/jobs/{job.pk}/"))
     assert 'data-status="succeeded"' in page
-    for text in (raw.sha256, job.cache_key, "Cycling summary (cycling_summary), version 1"):
+    for text in (raw.sha256, job.cache_key, "Cycling summary (cycling_summary), version 2"):
         assert text in page
     assert "&quot;reference_cycle&quot;: null" in page  # the parameters, as run
     assert "6.4000 mg" in page

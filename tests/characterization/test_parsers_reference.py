@@ -13,8 +13,8 @@ from characterization.parsers import (
     cycle_capacities,
 )
 from characterization.parsers.cycles import paired
-from characterization.parsers.schema import DIRECTIONS
 from characterization.parsers.neware_nda import _via_fastnda, _via_newarenda
+from characterization.parsers.schema import DIRECTIONS
 
 from .parser_reference import CYCLING, REL_TOL, CyclingReference, cycler_data_dir, parsed
 

@@ -15,8 +15,8 @@ from characterization.parsers import (
     read_cycler_file,
 )
 from characterization.parsers._table import chained
-from characterization.parsers.cycle_model import pair_half_cycles
 from characterization.parsers.biologic import load_biologic
+from characterization.parsers.cycle_model import pair_half_cycles
 
 from .parser_reference import cycler_data_dir
 from .synthetic import assemble, linear_half_cycle
@@ -80,9 +80,11 @@ def test_maccor_signs_current_from_state_and_sums_cc_cv(tmp_path: Path) -> None:
     export.write_text(MACCOR)
     table = read_cycler_file(export).table
     caps = cycle_capacities(table).set_index("cycle")
-    assert caps.loc[0, "charge_capacity_mah"] == pytest.approx(1.2)  # 1.0 CC + 0.2 CV
-    assert caps.loc[0, "discharge_capacity_mah"] == pytest.approx(1.1)
-    assert caps.loc[0, "charge_energy_mwh"] == pytest.approx(4.8)
+    # Maccor's cycle 0 is Kiln's first charge-first cycle, 1 (kept as instrument_cycle 0)
+    assert caps.loc[1, "charge_capacity_mah"] == pytest.approx(1.2)  # 1.0 CC + 0.2 CV
+    assert caps.loc[1, "discharge_capacity_mah"] == pytest.approx(1.1)
+    assert caps.loc[1, "charge_energy_mwh"] == pytest.approx(4.8)
+    assert table["instrument_cycle"].tolist() == [0] * 6
     assert table["current_ma"].tolist() == pytest.approx([1, 1, 0.5, 0, -1, -1])
 
 

@@ -69,8 +69,9 @@ def test_li_origin_with_a_tm_origin_z_is_warned_about(rietveld):
     assert any("above 0.25" in w for w in result.warnings)
 
 
-def test_an_entered_volume_off_by_more_than_0_1_percent_is_warned_about(rietveld):
-    result = _record(rietveld, volume_angstrom3=101.2)
+def test_an_entered_volume_beyond_three_sigma_is_warned_about(rietveld):
+    # a, c to 0.0001 Å give σ_V ≈ 0.0035 Å³; 101.2 is 0.26 Å³ off
+    result = _record(rietveld, a_angstrom="2.8600", c_angstrom="14.2500", volume_angstrom3=101.2)
     assert result.volume_angstrom3 == 101.2
     assert result.cell_volume_angstrom3 == pytest.approx(VOLUME, abs=1e-4)
     assert len(result.warnings) == 1 and "differs from (√3/2)·a²·c" in result.warnings[0]
@@ -87,7 +88,7 @@ def test_results_belong_to_a_rietveld_measurement_only():
 def test_an_impossible_z_and_bad_occupancies_are_refused(rietveld):
     with pytest.raises(ValidationError) as caught:
         _record(rietveld, z_oxygen=0.6)
-    assert "between 0 and 0.5" in caught.value.message_dict["z_oxygen"][0]
+    assert "greater than 0 and less than 0.5" in caught.value.message_dict["z_oxygen"][0]
     with pytest.raises(ValidationError) as caught:
         _record(rietveld, occupancies={"Li 3b": 1.2})
     assert "Li 3b" in caught.value.message_dict["occupancies"][0]
@@ -140,7 +141,9 @@ def test_bad_refinement_input_is_shown_on_the_form_over_htmx_and_nothing_is_save
     assert response.status_code == 200 and page.lstrip().startswith('<form id="refinement-form"')
     assert "line 1: &#x27;lots&#x27; is not a number" in page
     response = client.post(url, _form(z_oxygen="0.55"), HTTP_HX_REQUEST="true")
-    assert "oxygen z must be between 0 and 0.5, got 0.55" in response.content.decode()
+    assert (
+        "oxygen z must be greater than 0 and less than 0.5, got 0.55" in response.content.decode()
+    )
     assert not RefinementResult.objects.exists()
 
 

@@ -53,20 +53,27 @@ def test_tm_setting_z_typed_with_li_origin_warns():
     assert any("red flag" in warning for warning in metrics.warnings)
 
 
-def test_entered_volume_within_0_1_percent_is_accepted():
+def test_entered_volume_within_the_rounding_of_two_decimal_a_and_c_is_accepted():
+    # a and c typed to 0.01 Å leave V uncertain by ±0.35 Å³ (σ from half the last digit)
     metrics = layered_metrics(
         **LMNO, z_oxygen=0.258, origin="transition_metal", volume_angstrom3=100.99
     )
     assert metrics.warnings == []
 
 
-def test_entered_volume_off_by_more_than_0_1_percent_warns():
-    # 101.10 vs 100.943 Å³ is +0.16 %
+def test_entered_volume_beyond_three_sigma_of_four_decimal_a_and_c_warns():
+    # a, c typed to 0.0001 Å: σ_V,calc = 100.943·√((2·0.00005/2.86)² + (0.00005/14.25)²)
+    # = 0.0035 Å³; V typed to 0.01: σ = 0.005 Å³; combined 0.0061, 3σ = 0.018 Å³.
+    # 101.10 vs 100.943 Å³ is +0.157 Å³ (+0.155 %), far beyond 3σ
     metrics = layered_metrics(
-        **LMNO, z_oxygen=0.258, origin="transition_metal", volume_angstrom3=101.10
+        a_angstrom="2.8600",
+        c_angstrom="14.2500",
+        z_oxygen=0.258,
+        origin="transition_metal",
+        volume_angstrom3="101.10",
     )
     assert len(metrics.warnings) == 1
-    assert "+0.16 %" in metrics.warnings[0]
+    assert "+0.155 %" in metrics.warnings[0] and "3σ" in metrics.warnings[0]
     assert metrics.cell_volume_angstrom3 == pytest.approx(100.943, abs=1e-3)
 
 

@@ -69,7 +69,7 @@ def test_a_step_missing_a_parameter_is_an_error_on_that_input(manager_client, ns
 
     step = response.context["editor"].steps.forms[calcine]
     assert step.errors["p_ramp_c_per_min"] == ["Calcine needs ramp (°C/min)."]
-    assert "at most 2000" in step.errors["p_temperature_c"][0]
+    assert "between 100 and 2000 °C, got 2400 °C" in step.errors["p_temperature_c"][0]
     assert nso.final_calcination().parameters["temperature_c"] == 750
     assert Recipe.objects.count() == 1
 

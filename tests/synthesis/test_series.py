@@ -85,7 +85,7 @@ def test_a_bad_value_names_itself_and_no_batch_of_the_series_is_saved(nso, subst
             substrate_mass_g=1.0,
         )
 
-    assert err.value.message_dict["values"][0].startswith("150: The coating wt% must be")
+    assert err.value.message_dict["values"][0].startswith("150: coating must be")
     assert not Series.objects.exists() and not Batch.objects.exists()
 
 

@@ -62,16 +62,16 @@ def test_the_quantities_partial_shows_the_teos_volume_for_the_typed_substrate_ma
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
-        ({"substrate_mass_g": "0"}, "substrate_mass_g", "must be greater than 0, got 0"),
-        ({"substrate_mass_g": "-1.5"}, "substrate_mass_g", "must be greater than 0, got -1.5"),
+        ({"substrate_mass_g": "0"}, "substrate_mass_g", "must be greater than 0 g and at most"),
+        ({"substrate_mass_g": "-1.5"}, "substrate_mass_g", "10,000 g, got -1.5 g"),
         ({"substrate_mass_g": ""}, "substrate_mass_g", "Enter the substrate mass (g)."),
-        ({"coating_wt_percent": "0"}, "coating_wt_percent", "greater than 0 and less than 100"),
-        ({"coating_wt_percent": "100"}, "coating_wt_percent", "greater than 0 and less than 100"),
-        ({"coating_wt_percent": "250"}, "coating_wt_percent", "greater than 0 and less than 100"),
+        ({"coating_wt_percent": "0"}, "coating_wt_percent", "greater than 0 wt% and less than"),
+        ({"coating_wt_percent": "100"}, "coating_wt_percent", "less than 100 wt%, got 100 wt%"),
+        ({"coating_wt_percent": "250"}, "coating_wt_percent", "less than 100 wt%, got 250 wt%"),
         ({"substrate": "999999"}, "substrate", "Select a valid choice"),
         ({"substrate_mass_g": "25000"}, "substrate_mass_g", "check the unit"),
         ({"substrate_mass_g": "1e400"}, "substrate_mass_g", "Enter a number"),
-        ({"tolerance_percent": "0"}, "tolerance_percent", "between 0 and 100"),
+        ({"tolerance_percent": "0"}, "tolerance_percent", "greater than 0 % and at most 100 %"),
     ],
 )
 def test_bad_plan_input_shows_on_its_field_and_saves_nothing(
