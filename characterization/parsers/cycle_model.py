@@ -223,6 +223,14 @@ def _step_facts(steps: _Steps, current, volts, types, floor) -> _StepFacts:
     mean = np.add.reduceat(np.nan_to_num(current), starts) / counts
     current_dir = np.where(np.abs(mean) <= floor, 0, np.sign(mean)).astype(np.int8)
     rise = volts[ends] - volts[starts]
+    # A step too short for a trend of its own (a record or two) takes the rise from the end of
+    # the step before it (V jumps up when a charge starts after a discharge). A flat step whose
+    # current decays is a CV hold: no trend; it continues the step before it (_neighbour).
+    magnitude = np.abs(current)
+    decaying = (counts >= 3) & (magnitude[ends] < 0.9 * magnitude[starts])
+    rise_from_before = volts[ends] - volts[np.maximum(starts - 1, 0)]
+    flat = np.abs(rise) < TREND_MIN_V
+    rise = np.where(flat & ~decaying, rise_from_before, np.where(flat, 0.0, rise))
     trend_dir = np.where(np.abs(rise) >= TREND_MIN_V, np.sign(rise), 0).astype(np.int8)
     if types is None:
         type_dir = np.full(len(starts), UNKNOWN, dtype=np.int8)

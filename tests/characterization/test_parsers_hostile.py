@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import random
 import signal
 import struct
@@ -398,8 +399,14 @@ def test_a_worker_process_gets_memory_error_beyond_its_limit() -> None:
         "except MemoryError:\n"
         "    print('MemoryError')\n"
     )
+    env = {**os.environ, "DEBUG": "1"}  # lims.celery loads the settings
     done = subprocess.run(
-        [sys.executable, "-c", child], capture_output=True, text=True, cwd=REPO, timeout=120
+        [sys.executable, "-c", child],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
     )
     assert done.stdout.strip() == "MemoryError", done.stderr
 
