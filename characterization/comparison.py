@@ -4,6 +4,9 @@ Pure Python on pandas (no Django): the pages hand in, per group, the per-cycle r
 cell's cycling summary (the ``summary["cycles"]`` of a cycling_summary result) and get plotly
 figures and a summary table back. For a group, each cycle's value is the mean over the cells that
 completed that cycle, the spread its sample standard deviation (n − 1; none for one cell).
+
+A cell whose result carries a "flag" warning (its numbers may be wrong) is left out of the
+comparison unless asked for (leave_out_flagged), so that one bad file cannot move a group mean.
 """
 
 from __future__ import annotations
@@ -24,10 +27,38 @@ QUANTITIES = {
 
 @dataclass(frozen=True)
 class Member:
-    """One cell of a group and its per-cycle rows (dicts with at least cycle and complete)."""
+    """One cell of a group and its per-cycle rows (dicts with at least cycle and complete);
+    `flags`: the flag warnings of its result ({code, message, cycles, severity})."""
 
     label: str
     cycles: Sequence[Mapping]
+    flags: Sequence[Mapping] = ()
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A flagged cell of a group: left out of it, or included because the user asked."""
+
+    group: str
+    member: Member
+    included: bool
+
+
+def leave_out_flagged(
+    groups: Mapping[str, Sequence[Member]], *, include: bool = False
+) -> tuple[dict[str, list[Member]], list[LeftOut]]:
+    """The groups without their flagged members (all members when `include`), groups left
+    empty dropped, and every flagged member with the group it belongs to."""
+    kept: dict[str, list[Member]] = {}
+    flagged: list[LeftOut] = []
+    for name, members in groups.items():
+        for member in members:
+            if member.flags:
+                flagged.append(LeftOut(name, member, include))
+        chosen = [m for m in members if include or not m.flags]
+        if chosen:
+            kept[name] = chosen
+    return kept, flagged
 
 
 def group_curve(members: Sequence[Member], quantity: str) -> pd.DataFrame:

@@ -4,23 +4,31 @@ panel and the admin."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pandas as pd
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
 
 from characterization import comparison, job_services
 from characterization.analysis import registry
+from characterization.analysis.plausibility import SEVERITY, cycle_list
 from characterization.models import (
     ACTIVE_STATUSES,
     AnalysisDefinition,
     AnalysisJob,
     AnalysisResult,
     CoinCell,
+    InstrumentMapping,
     JobStatus,
     Measurement,
+    RawFile,
+    ReadState,
 )
 from lims.lineage import descendant_depths
 from lims.models import Sample, SampleKind
@@ -156,12 +164,15 @@ def figures_of(job: AnalysisJob) -> list[Figure]:
 
 
 def summary_rows(job: AnalysisJob) -> list[tuple[str, str]]:
-    """The result summary as (label, text) pairs: scalars only, long lists left to the tables."""
+    """The result summary as (label, text) pairs: scalars and short lists of cycle numbers,
+    long lists left to the tables."""
     if job.result is None:
         return []
     rows = []
     for key, value in (job.result.summary or {}).items():
-        if isinstance(value, (list, dict)):
+        if _short_int_list(value):
+            rows.append((_label(key), ", ".join(map(str, value)) or "none"))
+        elif isinstance(value, (list, dict)):
             rows.append((_label(key), f"{len(value)} row(s): see the tables and plots"))
         elif key.endswith("efficiency") and isinstance(value, float):
             rows.append((_label(key), f"{100 * value:.2f} %"))
@@ -194,6 +205,14 @@ def _label(key: str) -> str:
         if key.endswith(suffix):
             return f"{key[: -len(suffix)].replace('_', ' ').capitalize()} ({unit})"
     return key.replace("_", " ").capitalize()
+
+
+def _short_int_list(value) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= 12
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    )
 
 
 def _text(value) -> str:
@@ -258,6 +277,263 @@ def _kind_title(key: str) -> str:
         return key
 
 
+# --- plausibility warnings --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a warning was found (the cell page lists the warnings of several results)."""
+
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class WarningRow:
+    code: str
+    message: str
+    cycles: tuple[int, ...]
+    severity: str  # "flag": the numbers may be wrong; "note": right, but something left out
+    sources: tuple[Source, ...] = ()
+
+    @property
+    def is_flag(self) -> bool:
+        return self.severity == "flag"
+
+    @property
+    def cycles_text(self) -> str:
+        return cycle_list(self.cycles)
+
+    @property
+    def all_cycles(self) -> str:
+        return ", ".join(map(str, self.cycles))
+
+
+@dataclass(frozen=True)
+class Warnings:
+    """A result's warnings for the _warnings.html partial: flags first, then notes."""
+
+    flags: list[WarningRow] = field(default_factory=list)
+    notes: list[WarningRow] = field(default_factory=list)
+
+    def __iter__(self):
+        return iter([*self.flags, *self.notes])
+
+    def __len__(self) -> int:
+        return len(self.flags) + len(self.notes)
+
+
+def warning_row(data: Mapping, sources: tuple[Source, ...] = ()) -> WarningRow:
+    code = str(data.get("code", ""))
+    severity = data.get("severity") or SEVERITY.get(code, "flag")  # unknown: may be wrong
+    return WarningRow(
+        code=code,
+        message=str(data.get("message", "")),
+        cycles=tuple(int(c) for c in data.get("cycles") or ()),
+        severity="flag" if severity == "flag" else "note",
+        sources=sources,
+    )
+
+
+def warnings_of(rows: Iterable[WarningRow]) -> Warnings:
+    rows = list(rows)
+    return Warnings(flags=[w for w in rows if w.is_flag], notes=[w for w in rows if not w.is_flag])
+
+
+def result_warnings(job: AnalysisJob) -> Warnings:
+    """The stored warnings of the job's result (none without a result)."""
+    if job.result is None:
+        return Warnings()
+    return warnings_of(warning_row(w) for w in job.result.warnings or [])
+
+
+def latest_results_of_cell(cell_sample: Sample) -> list[AnalysisJob]:
+    """The newest succeeded job per (measurement, definition, file) of the cell's
+    measurements (figures deferred)."""
+    seen, latest = set(), []
+    rows = (
+        jobs()
+        .defer("result__figures")
+        .filter(measurement__subject=cell_sample, status=JobStatus.SUCCEEDED)
+        .order_by("measurement_id", "raw_file_id", "definition__name", "-finished_at", "-id")
+    )
+    for job in rows:
+        key = (job.measurement_id, job.definition_id, job.raw_file_id)
+        if key not in seen:
+            seen.add(key)
+            latest.append(job)
+    return latest
+
+
+def cell_warnings(cell_sample: Sample) -> Warnings:
+    """The warnings of the latest results of a cell's measurements, flags first. A warning the
+    analyses of one file share (each reads the same cycles) is listed once, with every result
+    it came from."""
+    found: dict[tuple, tuple[dict, list[Source]]] = {}
+    for job in latest_results_of_cell(cell_sample):
+        source = Source(
+            f"{job.definition.name} · {job.raw_file.original_name} · {job.measurement.sample.code}",
+            reverse("jobs:detail", args=[job.pk]),
+        )
+        for data in job.result.warnings or []:
+            key = (job.raw_file_id, data.get("code"), data.get("message"))
+            found.setdefault(key, (data, []))[1].append(source)
+    return warnings_of(warning_row(data, tuple(sources)) for data, sources in found.values())
+
+
+def warning_table(jobs_: Iterable[AnalysisJob]) -> tuple[list[str], list[list[object]]]:
+    """Header and rows of a warnings export: one row per warning of each job's result."""
+    header = [
+        "measurement",
+        "file",
+        "file_sha256",
+        "analysis",
+        "job",
+        "severity",
+        "code",
+        "message",
+        "cycles",
+    ]
+    rows = []
+    for job in jobs_:
+        for w in result_warnings(job):
+            rows.append(
+                [
+                    job.measurement.sample.code,
+                    job.raw_file.original_name,
+                    job.raw_file.sha256,
+                    job.kind,
+                    job.pk,
+                    w.severity,
+                    w.code,
+                    w.message,
+                    " ".join(map(str, w.cycles)),
+                ]
+            )
+    return header, rows
+
+
+# --- the voltage-fade window ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FadeWindow:
+    """How a voltage-fade result was computed, in words."""
+
+    first_cycle: int
+    last_cycle: int
+    chosen: bool
+    formation_cycles: list[int]
+    sign: str
+    fade_mv_per_cycle: float | None
+    fitted_fade_mv_per_cycle: float | None
+
+    @property
+    def formation_text(self) -> str:
+        return ", ".join(map(str, self.formation_cycles))
+
+
+def fade_window(job: AnalysisJob) -> FadeWindow | None:
+    """The window, sign and excluded formation cycles of a voltage-fade result (None for other
+    analyses and for a fade that could not be computed: its warning says why)."""
+    if job.kind != "voltage_fade" or job.result is None:
+        return None
+    summary = job.result.summary or {}
+    if summary.get("first_cycle") is None or summary.get("last_cycle") is None:
+        return None
+    return FadeWindow(
+        first_cycle=int(summary["first_cycle"]),
+        last_cycle=int(summary["last_cycle"]),
+        chosen=summary.get("window") == "chosen",
+        formation_cycles=[int(c) for c in summary.get("formation_cycles") or []],
+        sign=str(summary.get("sign") or "positive = the mean discharge voltage falls"),
+        fade_mv_per_cycle=summary.get("fade_mv_per_cycle"),
+        fitted_fade_mv_per_cycle=summary.get("fitted_fade_mv_per_cycle"),
+    )
+
+
+def fade_definition() -> AnalysisDefinition | None:
+    """The enabled voltage-fade definition the measurement page's window form runs."""
+    return runnable_definitions().filter(kind="voltage_fade").order_by("id").first()
+
+
+# --- what Kiln made of each raw file ----------------------------------------------------------
+
+UNSETTLED_STATES = (ReadState.PENDING, ReadState.RECOGNISED)
+# Readers name the stored file (its SHA-256) before the reason: the page shows the name beside it.
+_STORED_NAME = re.compile(r"(?:(?<=: )|^)[0-9a-f]{64}: ")
+
+
+@dataclass(frozen=True)
+class FileRow:
+    link: object  # MeasurementFile
+    raw: RawFile
+    state: str
+    state_label: str
+    sentence: str
+    mapping: InstrumentMapping | None  # the instrument's column mapping, if it has one
+    mapping_add_url: str  # where a lab manager creates one ("" when not needed)
+
+    @property
+    def unsettled(self) -> bool:
+        return self.state in UNSETTLED_STATES
+
+
+@dataclass(frozen=True)
+class FileTable:
+    rows: list[FileRow]
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def unsettled(self) -> bool:
+        """A file is still being looked at: the page polls until the worker has read it."""
+        return any(row.unsettled for row in self.rows)
+
+
+def file_rows(measurement: Measurement) -> FileTable:
+    """Each raw file of the measurement with what Kiln made of it, in a sentence: never a bare
+    dash (a file with no message yet says it has not been looked at)."""
+    links = list(measurement.files.select_related("raw_file", "added_by"))
+    mapping = InstrumentMapping.for_instrument(measurement.instrument)
+    return FileTable([_file_row(link, measurement, mapping) for link in links])
+
+
+def _file_row(link, measurement: Measurement, mapping: InstrumentMapping | None) -> FileRow:
+    raw = link.raw_file
+    state = raw.read_state or ReadState.PENDING
+    sentence = _STORED_NAME.sub("", raw.read_message or "").strip()
+    if not sentence:
+        sentence = _default_sentence(raw, state)
+    add_url = ""
+    if state == ReadState.UNRECOGNISED and mapping is None:
+        add_url = reverse("admin:characterization_instrumentmapping_add")
+        instrument = (measurement.instrument or "").strip()
+        if instrument:
+            add_url += "?" + urlencode({"instrument": instrument, "name": f"{instrument} export"})
+    return FileRow(
+        link=link,
+        raw=raw,
+        state=state,
+        state_label=ReadState(state).label,
+        sentence=sentence,
+        mapping=mapping if state == ReadState.UNRECOGNISED else None,
+        mapping_add_url=add_url,
+    )
+
+
+def _default_sentence(raw: RawFile, state: str) -> str:
+    if state == ReadState.RECOGNISED and raw.detected_format:
+        return f"recognised as {raw.detected_format}; not read yet"
+    if state in UNSETTLED_STATES:
+        return "not looked at yet: a worker reads every uploaded file"
+    return ReadState(state).label.lower()
+
+
 # --- comparison -------------------------------------------------------------------------------
 
 
@@ -281,9 +557,9 @@ def powders_with_results(cells: list[CoinCell]) -> list[Sample]:
     return list(Sample.objects.filter(pk__in=ids).order_by("code"))
 
 
-def cycling_rows_by_cell(cell_sample_ids) -> dict[int, list[dict]]:
-    """Per cell sample id: the per-cycle rows of its newest succeeded cycling summary."""
-    rows: dict[int, list[dict]] = {}
+def cycling_jobs_by_cell(cell_sample_ids) -> dict[int, AnalysisJob]:
+    """Per cell sample id: its newest succeeded cycling summary (job with its result)."""
+    newest: dict[int, AnalysisJob] = {}
     done = (
         AnalysisJob.objects.filter(
             kind=COMPARE_KIND,
@@ -291,11 +567,20 @@ def cycling_rows_by_cell(cell_sample_ids) -> dict[int, list[dict]]:
             measurement__subject_id__in=list(cell_sample_ids),
         )
         .select_related("result", "measurement")
+        .defer("result__figures")
         .order_by("-finished_at", "-id")
     )
     for job in done:
-        rows.setdefault(job.measurement.subject_id, job.result.summary.get("cycles", []))
-    return rows
+        newest.setdefault(job.measurement.subject_id, job)
+    return newest
+
+
+def cycling_rows_by_cell(cell_sample_ids) -> dict[int, list[dict]]:
+    """Per cell sample id: the per-cycle rows of its newest succeeded cycling summary."""
+    return {
+        cell_id: job.result.summary.get("cycles", [])
+        for cell_id, job in cycling_jobs_by_cell(cell_sample_ids).items()
+    }
 
 
 def groups_for(samples: list[Sample]) -> dict[Sample, list[int]]:
@@ -319,35 +604,80 @@ def groups_for(samples: list[Sample]) -> dict[Sample, list[int]]:
 
 
 @dataclass(frozen=True)
+class FlaggedCell:
+    """A cell whose newest cycling summary has flag warnings (its numbers may be wrong)."""
+
+    code: str
+    group: str  # the series it belongs to ("" for a cell chosen alone)
+    flags: Warnings
+    job_pk: int
+    included: bool
+
+
+@dataclass(frozen=True)
 class Comparison:
     figures: list[Figure]
     table: list[dict]
     missing: list[str]  # chosen samples without any cycling result
+    flagged: list[FlaggedCell] = field(default_factory=list)
+    include_flagged: bool = False
+    emptied: list[str] = field(default_factory=list)  # series left without any cell
 
 
-def compare(*, cells: list[Sample], groups: list[Sample]) -> Comparison:
-    """Cells alone (one line each) and groups (mean ± sd over their cells) on one figure."""
+def compare(
+    *, cells: list[Sample], groups: list[Sample], include_flagged: bool = False
+) -> Comparison:
+    """Cells alone (one line each) and groups (mean ± sd over their cells) on one figure.
+    Cells whose newest cycling summary is flagged are left out unless `include_flagged`."""
     grouped = groups_for(groups)
     wanted = {c.pk for c in cells} | {i for ids in grouped.values() for i in ids}
     codes = dict(Sample.objects.filter(pk__in=wanted).values_list("pk", "code"))
-    rows = cycling_rows_by_cell(wanted)
+    newest = cycling_jobs_by_cell(wanted)
     series: dict[str, list[comparison.Member]] = {}
+    jobs_by_code: dict[str, AnalysisJob] = {}
     missing = []
+
+    def member(cell_id: int) -> comparison.Member:
+        job = newest[cell_id]
+        code = codes.get(cell_id, str(cell_id))
+        jobs_by_code[code] = job
+        return comparison.Member(code, job.result.summary.get("cycles", []), job.result.flags)
+
     for cell in cells:
-        if cell.pk in rows:
-            series[cell.code] = [comparison.Member(cell.code, rows[cell.pk])]
+        if cell.pk in newest:
+            series[cell.code] = [member(cell.pk)]
         else:
             missing.append(cell.code)
+    group_names = []
     for sample, ids in grouped.items():
-        members = [comparison.Member(codes.get(i, str(i)), rows[i]) for i in ids if i in rows]
+        members = [member(i) for i in ids if i in newest]
         if members:
-            series[f"{sample.code} {sample.name}"] = members
+            group_names.append(f"{sample.code} {sample.name}")
+            series[group_names[-1]] = members
         else:
             missing.append(sample.code)
-    if not series:
-        return Comparison([], [], missing)
+    kept, left_out = comparison.leave_out_flagged(series, include=include_flagged)
+    flagged = [_flagged_cell(item, jobs_by_code, cells) for item in left_out]
+    emptied = [name for name in group_names if name not in kept]
+    if not kept:
+        return Comparison([], [], missing, flagged, include_flagged, emptied)
     figures = [
-        Figure(f"cmp-{q}", q, comparison.overlay_figure(series, q))
+        Figure(f"cmp-{q}", q, comparison.overlay_figure(kept, q))
         for q in ("discharge_capacity_mah_g", "mean_discharge_voltage_v")
     ]
-    return Comparison(figures, comparison.group_table(series), missing)
+    table = comparison.group_table(kept)
+    for row in table:
+        row["flagged"] = sum(1 for m in kept[row["group"]] if m.flags)
+    return Comparison(figures, table, missing, flagged, include_flagged, emptied)
+
+
+def _flagged_cell(item: comparison.LeftOut, jobs_by_code, cells: list[Sample]) -> FlaggedCell:
+    code = item.member.label
+    alone = item.group == code and any(c.code == code for c in cells)
+    return FlaggedCell(
+        code=code,
+        group="" if alone else item.group,
+        flags=warnings_of(warning_row(w) for w in item.member.flags),
+        job_pk=jobs_by_code[code].pk,
+        included=item.included,
+    )

@@ -66,6 +66,7 @@ from characterization.parsers import (
     MappingError,
     NotCyclingFileError,
     ParseError,
+    UnpackLimits,
     read_cycler_file,
     read_eis_file,
     read_mapped_file,
@@ -613,6 +614,15 @@ def analysis_job_run(*, job_id: int, worker: str, redelivered: bool = False) -> 
     except TRANSIENT_ERRORS:
         run.give_back()
         raise
+    except MemoryError:
+        logger.warning("job %s: out of memory", job_id)
+        run.fail(
+            f"{_title(job.kind)} of {job.raw_file.original_name} failed: it needs more memory "
+            f"than a Kiln worker may use (KILN_WORKER_MEMORY_MB = "
+            f"{settings.KILN_WORKER_MEMORY_MB} MB); split the test into shorter files, or ask "
+            "the lab manager to raise the limit."
+        )
+        return "failed"
     except SoftTimeLimitExceeded:
         limit_min = settings.CELERY_TASK_SOFT_TIME_LIMIT / 60
         run.fail(
@@ -673,7 +683,8 @@ def _not_claimed(job_id: int, *, redelivered: bool) -> str:
 def _stopped_message(attempts: int) -> str:
     return (
         f"The worker stopped {attempts} times while running this job (it may need more "
-        "memory or time than the worker has); ask the lab manager to look at the worker log."
+        f"memory than the {settings.KILN_WORKER_MEMORY_MB} MB a worker may use, "
+        "KILN_WORKER_MEMORY_MB, or more time); ask the lab manager to look at the worker log."
     )
 
 
@@ -864,10 +875,10 @@ def _parse_to_cache(raw: RawFile, cache: Path, column_mapping: Mapping | None) -
     try:
         if column_mapping:
             mapping = _column_mapping(column_mapping)
-            parsed = read_mapped_file(source, mapping)
+            parsed = read_mapped_file(source, mapping, limits=unpack_limits())
             verdict = verdict_of_table(parsed.format, parsed.table, mapping=mapping.name)
         else:
-            parsed = read_cycler_file(source)
+            parsed = read_cycler_file(source, limits=unpack_limits())
             verdict = verdict_of_table(parsed.format, parsed.table)
     except ParseError as exc:
         raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
@@ -925,12 +936,19 @@ def raw_file_inspect(*, raw_id: int) -> str:
     except ParseError:
         return "unreadable"
     try:
-        parsed = read_eis_file(source)
+        parsed = read_eis_file(source, limits=unpack_limits())
     except ParseError as exc:
         raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
         return "unreadable"
     raw_file_read_record(raw=raw, verdict=verdict_of_eis(parsed.format, parsed.table))
     return "not cycling"
+
+
+def unpack_limits() -> UnpackLimits:
+    """How far Kiln unpacks a zip-based upload (settings KILN_UNPACK_MAX_MB, _RATIO)."""
+    return UnpackLimits(
+        max_mb=settings.KILN_UNPACK_MAX_MB, max_ratio=settings.KILN_UNPACK_MAX_RATIO
+    )
 
 
 def _column_mapping(snapshot: Mapping) -> ColumnMapping:

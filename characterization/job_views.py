@@ -10,16 +10,23 @@ import re
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+from openpyxl import load_workbook
 
 from characterization import job_queries, job_services, profiles
+from characterization.forms import KilnFormMixin
 from characterization.models import AnalysisJob, CoinCell, JobStatus, Measurement
 from lims import tabular
 from lims.models import Sample, SampleKind
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # --- jobs section -----------------------------------------------------------------------------
 
@@ -81,6 +88,8 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "provenance": job_queries.provenance(job),
         "tables": job.result.artifacts if job.result else [],
         "cell": CoinCell.objects.filter(sample=job.measurement.subject).first(),
+        "warnings": job_queries.result_warnings(job),
+        "fade": job_queries.fade_window(job),
     }
     return render(request, "characterization/jobs/detail.html", context)
 
@@ -119,22 +128,46 @@ def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def job_table_download(request: HttpRequest, pk: int, name: str, fmt: str) -> HttpResponse:
-    """A result table as the stored CSV, or as an Excel workbook made from it."""
+    """A result table as the stored CSV, or as an Excel workbook made from it with the
+    result's plausibility warnings on a second sheet ("warnings")."""
     job = _job_or_404(pk)
     path = job_queries.artifact_file(job.result, name) if job.result else None
     if path is None:
         raise Http404(f"job {pk} has no table {name}")
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{job.measurement.sample.code}_{job.kind}_{name}")
+    stem = _stem(job, name)
     if fmt == "csv":
         return FileResponse(
             path.open("rb"), as_attachment=True, filename=f"{stem}.csv", content_type="text/csv"
         )
     header, *rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-    response = HttpResponse(
-        tabular.write_xlsx(header, rows, title=name),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
+    book = load_workbook(io.BytesIO(tabular.write_xlsx(header, rows, title=name)))
+    sheet = book.create_sheet("warnings")
+    warning_header, warning_rows = job_queries.warning_table([job])
+    sheet.append(warning_header)
+    for row in warning_rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return _attachment(out.getvalue(), f"{stem}.xlsx", XLSX_TYPE)
+
+
+@require_GET
+def job_warnings_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """The result's plausibility warnings as CSV (one row per warning; cycles space-separated)."""
+    job = _job_or_404(pk)
+    if job.result is None:
+        raise Http404(f"job {pk} has no result")
+    header, rows = job_queries.warning_table([job])
+    return _attachment(tabular.write_csv(header, rows), f"{_stem(job, 'warnings')}.csv")
+
+
+def _stem(job: AnalysisJob, name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{job.measurement.sample.code}_{job.kind}_{name}")
+
+
+def _attachment(content: bytes, filename: str, content_type: str = "text/csv") -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
@@ -163,7 +196,14 @@ def _results_context(measurement: Measurement) -> dict:
     return {
         "measurement": measurement,
         "results": [
-            (job, job_queries.figures_of(job), job_queries.summary_rows(job)) for job in done
+            {
+                "job": job,
+                "figures": job_queries.figures_of(job),
+                "summary": job_queries.summary_rows(job),
+                "warnings": job_queries.result_warnings(job),
+                "fade": job_queries.fade_window(job),
+            }
+            for job in done
         ],
     }
 
@@ -177,8 +217,146 @@ def measurement_analyses(request: HttpRequest, code: str) -> HttpResponse:
         **_results_context(measurement),
         "definitions": job_queries.runnable_definitions(),
         "files": job_services.cycling_files(measurement),
+        "fade_form": FadeWindowForm(),
+        "fade_definition": job_queries.fade_definition(),
     }
     return render(request, "characterization/jobs/_measurement_analyses.html", context)
+
+
+@require_GET
+def measurement_files(request: HttpRequest, code: str) -> HttpResponse:
+    """The raw-file table with what Kiln made of each file (polled while one is being read)."""
+    measurement = _measurement_or_404(code)
+    return render(
+        request,
+        "characterization/jobs/_raw_files.html",
+        {"measurement": measurement, "file_rows": job_queries.file_rows(measurement)},
+    )
+
+
+@require_GET
+def measurement_warnings_download(request: HttpRequest, code: str) -> HttpResponse:
+    """The warnings of the measurement's latest results as CSV."""
+    measurement = _measurement_or_404(code)
+    done = job_queries.latest_results_of_measurement(measurement)
+    header, rows = job_queries.warning_table(done)
+    return _attachment(tabular.write_csv(header, rows), f"{code}_warnings.csv")
+
+
+@require_GET
+def cell_warnings_download(request: HttpRequest, code: str) -> HttpResponse:
+    """The warnings of the latest results of the cell's measurements as CSV."""
+    cell = Sample.objects.filter(code=code, kind=SampleKind.CELL).first()
+    if cell is None:
+        raise Http404(f"no cell {code}")
+    header, rows = job_queries.warning_table(job_queries.latest_results_of_cell(cell))
+    return _attachment(tabular.write_csv(header, rows), f"{code}_warnings.csv")
+
+
+class FadeWindowForm(KilnFormMixin, forms.Form):
+    """Voltage fade over cycles first–last; both empty: the default window (from the first
+    complete cycle after formation to the last complete one)."""
+
+    first_cycle = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="First cycle",
+        widget=forms.NumberInput(attrs={"placeholder": "default", "step": 1, "min": 0}),
+    )
+    last_cycle = forms.IntegerField(
+        required=False,
+        min_value=0,
+        label="Last cycle",
+        widget=forms.NumberInput(attrs={"placeholder": "default", "step": 1, "min": 0}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        first, last = data.get("first_cycle"), data.get("last_cycle")
+        if first is not None and last is not None and first > last:
+            self.add_error("last_cycle", f"The last cycle must not come before cycle {first}.")
+        return data
+
+    def parameters(self) -> dict:
+        return {
+            "first_cycle": self.cleaned_data["first_cycle"],
+            "last_cycle": self.cleaned_data["last_cycle"],
+        }
+
+
+def _fade_errors(form: FadeWindowForm, exc: ValidationError) -> None:
+    """The service names a bad parameter "parameters.first_cycle": show it on that field."""
+    for key, errors in exc.message_dict.items():
+        name = key.removeprefix("parameters.")
+        for message in errors:
+            form.add_error(name if name in form.fields else None, message)
+
+
+def _fade_form(request: HttpRequest, measurement: Measurement, form, status: int = 200):
+    context = {
+        "measurement": measurement,
+        "fade_form": form,
+        "fade_definition": job_queries.fade_definition(),
+        "files": job_services.cycling_files(measurement),
+    }
+    template = "characterization/jobs/_fade_form.html"
+    if not request.htmx:
+        template = "characterization/jobs/fade_form_page.html"  # without JavaScript
+    return render(request, template, context, status=status)
+
+
+@require_POST
+@permission_required("characterization.add_analysisjob", raise_exception=True)
+def measurement_fade(request: HttpRequest, code: str) -> HttpResponse:
+    """Queue the voltage fade over a chosen window on every cycler file of the measurement."""
+    measurement = _measurement_or_404(code)
+    form = FadeWindowForm(request.POST)
+    definition = job_queries.fade_definition()
+    files = job_services.cycling_files(measurement)
+    if definition is None or not files:
+        form.add_error(None, "There is no voltage-fade analysis to run on this measurement.")
+    if not form.is_valid():
+        return _fade_form(request, measurement, form)
+    chosen = form.parameters()
+    try:
+        with transaction.atomic():
+            jobs = [
+                job_services.job_enqueue(
+                    definition=definition,
+                    measurement=measurement,
+                    raw_file=raw,
+                    user=request.user,
+                    parameters=chosen,
+                )
+                for raw in files
+            ]
+    except ValidationError as exc:
+        _fade_errors(form, exc)
+        return _fade_form(request, measurement, form)
+    _fade_messages(request, jobs, chosen)
+    url = reverse("measurements:detail", args=[code]) + "#analyses"
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _fade_messages(request: HttpRequest, jobs: list[AnalysisJob], chosen: dict) -> None:
+    first, last = chosen["first_cycle"], chosen["last_cycle"]
+    if first is None and last is None:
+        window = "the default window"
+    else:
+        window = f"cycles {'first' if first is None else first}–{'last' if last is None else last}"
+    for job in jobs:
+        name = job.raw_file.original_name
+        asked = {k: job.parameters.get(k) for k in chosen}
+        if asked != chosen:  # job_enqueue returned a fade already queued or running
+            messages.warning(
+                request,
+                f"{name}: a voltage fade (job {job.pk}) is already "
+                f"{job.get_status_display().lower()}; run {window} again when it has finished.",
+            )
+        elif job.reused:
+            messages.info(request, f"{name}: voltage fade over {window}: the stored result.")
+        else:
+            messages.success(request, f"{name}: voltage fade over {window} queued (job {job.pk}).")
 
 
 @require_GET
@@ -268,6 +446,7 @@ def compare(request: HttpRequest) -> HttpResponse:
     """Overlay cells (one line each) and groups of cells under chosen powders (mean ± sd)."""
     cells = _samples(request.GET.getlist("cells"), kinds=[SampleKind.CELL])
     groups = _samples(request.GET.getlist("groups"))
+    include_flagged = request.GET.get("include_flagged", "") in ("1", "on", "true")
     candidates = job_queries.cells_with_results()
     context = {
         "cell_choices": candidates,
@@ -275,8 +454,18 @@ def compare(request: HttpRequest) -> HttpResponse:
         "chosen_cells": {s.code for s in cells},
         "chosen_groups": {s.code for s in groups},
         "group_codes": " ".join(s.code for s in groups),
+        "include_flagged": include_flagged,
         "comparison": (
-            job_queries.compare(cells=cells, groups=groups) if cells or groups else None
+            job_queries.compare(cells=cells, groups=groups, include_flagged=include_flagged)
+            if cells or groups
+            else None
         ),
+        "include_url": _with_include_flagged(request),
     }
     return render(request, "characterization/jobs/compare.html", context)
+
+
+def _with_include_flagged(request: HttpRequest) -> str:
+    query = request.GET.copy()
+    query["include_flagged"] = "1"
+    return f"{reverse('jobs:compare')}?{query.urlencode()}"

@@ -470,9 +470,10 @@ def raw_file_store(*, upload, uploaded_by) -> tuple[RawFile, bool]:
 def _first_verdict(path):
     """What the file's first bytes say (format detection reads a bounded amount): the
     worker's inspection (job_services.raw_file_inspect) then reads the whole file."""
+    from characterization.job_services import unpack_limits
     from characterization.parsers.verdict import verdict_of_head
 
-    return verdict_of_head(path)
+    return verdict_of_head(path, limits=unpack_limits())
 
 
 def _inspect(raw_id: int) -> None:

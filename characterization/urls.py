@@ -33,6 +33,7 @@ jobs_urlpatterns = [
         job_views.job_table_download,
         name="table",
     ),
+    path("<int:pk>/warnings.csv", job_views.job_warnings_download, name="warnings"),
     path("measurement/<str:code>/", job_views.measurement_analyses, name="measurement"),
     path("measurement/<str:code>/jobs/", job_views.measurement_jobs, name="measurement-jobs"),
     path(
@@ -46,4 +47,12 @@ jobs_urlpatterns = [
         name="measurement-profiles",
     ),
     path("measurement/<str:code>/run/", job_views.measurement_run, name="measurement-run"),
+    path("measurement/<str:code>/fade/", job_views.measurement_fade, name="measurement-fade"),
+    path("measurement/<str:code>/files/", job_views.measurement_files, name="measurement-files"),
+    path(
+        "measurement/<str:code>/warnings.csv",
+        job_views.measurement_warnings_download,
+        name="measurement-warnings",
+    ),
+    path("cell/<str:code>/warnings.csv", job_views.cell_warnings_download, name="cell-warnings"),
 ]

@@ -145,7 +145,50 @@ def _record_checks(table: pd.DataFrame, checks: Checks) -> list[ResultWarning]:
             )
         )
     out += _window_check(cycle, volts, checks)
+    out += _charge_balance(table)
     return out
+
+
+CHARGE_BALANCE_FACTOR = 2.0  # a record may pass up to twice what its current allows
+
+
+def _charge_balance(table: pd.DataFrame) -> list[ResultWarning]:
+    """Records whose capacity rises faster than the current can pass charge: ΔQ between two
+    consecutive records of one half cycle above 2 × (the half cycle's largest |I|)·Δt (Δt at
+    least the file's time resolution; the half cycle's largest current because a record at a
+    CC→CV change carries charge passed at the CC current) plus the counter's resolution. A
+    corrupted record (a flipped digit, a step id that jumps) shows up here even when the
+    totals look plausible."""
+    q = (table["charge_capacity_mah"] + table["discharge_capacity_mah"]).to_numpy(dtype=float)
+    if len(q) < 2:
+        return []
+    active = table["direction"].to_numpy() != "rest"
+    half = table["half_cycle"].to_numpy()
+    time = table["time_s"].to_numpy(dtype=float)
+    amps = np.abs(table["current_ma"].to_numpy(dtype=float))
+    peak = pd.Series(np.where(active, amps, 0.0)).groupby(half).transform("max").to_numpy()
+    dt = np.diff(time)
+    positive = dt[dt > 0]
+    resolution = float(positive.min()) if len(positive) else 1.0
+    dt_eff = np.maximum(np.nan_to_num(dt, nan=0.0), resolution)
+    allowed = CHARGE_BALANCE_FACTOR * peak[1:] * dt_eff / 3600.0
+    floor = 1e-4 * float(np.nanmax(q)) + 1e-9
+    pairs = active[1:] & active[:-1] & (half[1:] == half[:-1])
+    rise = np.diff(q)
+    bad = np.flatnonzero(pairs & ((rise > allowed + floor) | ~np.isfinite(rise))) + 1
+    if not len(bad):
+        return []
+    cycles = _cycles_at(table["cycle"].to_numpy(), bad)
+    worst = bad[np.argmax(np.nan_to_num(rise[bad - 1], nan=np.inf))]
+    return [
+        ResultWarning(
+            "implausible",
+            f"In {len(bad):,} record(s) the capacity rises faster than the current can pass "
+            f"charge (e.g. +{_number(rise[worst - 1])} mAh in {dt[worst - 1]:g} s at "
+            f"{amps[worst]:.3g} mA; cycles {cycle_list(cycles)}): the file may be damaged.",
+            tuple(cycles),
+        )
+    ]
 
 
 def _window_check(cycle: np.ndarray, volts: np.ndarray, checks: Checks) -> list[ResultWarning]:

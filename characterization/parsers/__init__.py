@@ -15,27 +15,20 @@ file stores is converted explicitly). Errors are ParseError (a ValueError naming
 EIS and potential-step (CA) files raise its subclass NotCyclingFileError, whose .kind says
 which, because a cycling analysis cannot use them.
 
-Capacity rule: charge_capacity_mah is the charge passed so far in the cycle's charge, summed
-over all its charge steps (CC + CV), non-zero only on charge rows; likewise for discharge. So
-a cycle's capacity is the maximum of its column. Instruments differ in how they count:
-- Neware (.nda/.ndax, BTSDA CSV) and Maccor restart capacity at every step: steps are summed;
-- Arbin (.res, and .xlsx read with python-calamine) accumulates until its cycle index
-  advances: taken as is;
-- BioLogic restarts at every half cycle (EC-Lab's Q charge/discharge): taken per half cycle.
-
-Cycle labels: the instrument's count where it has one, otherwise from 1 in charge ->
-discharge pairs with a leading partial discharge as cycle 0:
-- Neware .nda/.ndax: fastnda/NewareNDA cycle_mode "chg" (a charge after a discharge starts a
-  cycle, so a leading discharge is cycle 1);
-- Neware BTSDA CSV: its "Cycle Index"; Arbin (.res, .xlsx): Cycle_Index (from 1); Maccor: Cyc#
-  (from 0);
-- BioLogic (.mpr/.mpt count half cycles only): each charge half cycle opens a cycle numbered
-  from 1 and takes the discharge after it; a leading discharge from open circuit is cycle 0.
+One cycle model for every format (cycle_model.normalise, rules in schema.py): each reader
+gathers its file's records (time, voltage, current as recorded, the instrument's steps, step
+types and cycle index where it has them, and its capacity counters with their restart rule:
+Neware and Maccor restart per step, Arbin per cycle index, BioLogic per half cycle); the model
+resolves each step's direction (step type, current sign, voltage trend), forms half cycles,
+pairs them into cycles (a leading partial half cycle is cycle 0 for every instrument; the
+instrument's own index is kept as instrument_cycle) and gives each row the charge passed so
+far in its half cycle. cycles.cycle_table applies the one completeness rule.
 
 "No complete cycle" (a rest-only or charge-only file) is not an error here: the table parses,
 and complete_cycles() returns [] so the analysis can fail the job with that message.
 """
 
+from ._zip import UnpackLimits
 from .cycles import complete_cycles, cycle_capacities
 from .detect import FORMATS, detect_format
 from .errors import MissingToolError, NotCyclingFileError, ParseError
@@ -48,6 +41,7 @@ __all__ = [
     "ColumnMapping",
     "FORMATS",
     "STEP_TYPES",
+    "UnpackLimits",
     "MappingError",
     "MissingToolError",
     "NotCyclingFileError",

@@ -35,6 +35,11 @@ from typing import BinaryIO
 
 from .errors import ParseError, file_label
 
+try:  # fastnda replaces zlib.decompressobj with python-isal's, process-wide, when imported
+    from isal.isal_zlib import error as _isal_error
+except ImportError:  # pragma: no cover - isal comes with fastnda
+    _isal_error = zlib.error
+
 DEFAULT_MAX_MB = 1024
 # Measured: large members of real files pack 2-3.4:1 (.ndax ndc records, also the 1M-row
 # benchmark) and 5.6-11:1 (.xlsx sheet XML, 10.8 for a rest with constant columns); deflate
@@ -58,6 +63,7 @@ DAMAGE_ERRORS: tuple[type[BaseException], ...] = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
     zlib.error,
+    _isal_error,
     lzma.LZMAError,
     EOFError,
     struct.error,
@@ -75,6 +81,7 @@ DECODING_ERRORS: tuple[type[BaseException], ...] = (
     UnicodeError,
     zipfile.BadZipFile,
     zlib.error,
+    _isal_error,
     lzma.LZMAError,
     EOFError,
     struct.error,

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from ._zip import DEFAULT_LIMITS, UnpackLimits, open_archive, read_member_head
 from .arbin_xlsx import is_arbin_sheet_names
-from .errors import ParseError, file_label
+from .errors import NotCyclingFileError, ParseError, file_label
+from .gamry import looks_like_gamry_dta, recognise_impedance_text
+from .maccor import header_line as maccor_header_line
 
 NEWARE_NDA = "neware_nda"
 NEWARE_NDAX = "neware_ndax"
@@ -27,6 +29,7 @@ ARBIN_RES = "arbin_res"
 ARBIN_XLSX = "arbin_xlsx"
 MACCOR_TXT = "maccor_txt"
 NEWARE_BTSDA_CSV = "neware_btsda_csv"
+GAMRY_DTA = "gamry_dta"
 
 FORMATS: tuple[str, ...] = (
     NEWARE_NDA,
@@ -37,6 +40,7 @@ FORMATS: tuple[str, ...] = (
     ARBIN_XLSX,
     MACCOR_TXT,
     NEWARE_BTSDA_CSV,
+    GAMRY_DTA,
 )
 
 # How each format is named in messages ("could not be read as a Neware .ndax file").
@@ -49,6 +53,7 @@ FORMAT_NAMES: dict[str, str] = {
     ARBIN_XLSX: "an Arbin .xlsx export",
     MACCOR_TXT: "a Maccor text export",
     NEWARE_BTSDA_CSV: "a Neware BTSDA .csv export",
+    GAMRY_DTA: "a Gamry .DTA file",
 }
 
 _HEAD_BYTES = 8192
@@ -62,7 +67,7 @@ _XLSX_WORKBOOK = "xl/workbook.xml"
 _SHEET_NAME = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\bname=\"([^\"]*)\"")
 _KNOWN = (
     "Neware .nda/.ndax, BioLogic .mpr/.mpt, Arbin .res or .xlsx, Maccor text export "
-    "or Neware BTSDA .csv export"
+    "or Neware BTSDA .csv export (impedance: BioLogic .mpr/.mpt or Gamry .DTA)"
 )
 
 
@@ -78,9 +83,18 @@ def detect_format(path: str | Path, *, limits: UnpackLimits = DEFAULT_LIMITS) ->
     binary = _binary_format(path, head, limits)
     if binary:
         return binary
+    if looks_like_gamry_dta(head):
+        return GAMRY_DTA
     text = _text_format(head.decode("latin-1"))
     if text:
         return text
+    impedance = recognise_impedance_text(head.decode("latin-1"))
+    if impedance:
+        raise NotCyclingFileError(
+            f"{file_label(path)}: {impedance}, an impedance (EIS) format that Kiln recognises "
+            "but cannot read yet; it reads BioLogic .mpr/.mpt and Gamry .DTA impedance files.",
+            kind="eis",
+        )
     raise ParseError(
         f"{file_label(path)}: not a cycler file Kiln can read. Expected a {_KNOWN}; "
         f"the file starts with {head[:24]!r}."
@@ -162,13 +176,10 @@ def _text_format(text: str) -> str | None:
 
 
 def _looks_like_maccor(lines: list[str]) -> bool:
-    """Maccor exports start with a "Today's Date" line, or Name:/Channel: lines, or go
-    straight to a tab-separated column header with Rec# and Cyc#."""
-    if "Today's Date" in lines[0]:
-        return True
-    has_header = any("Rec#" in line and ("Cyc#" in line or "Cycle" in line) for line in lines)
-    has_label = any(line.startswith(("Name:", "Channel:")) for line in lines[:10])
-    return has_header and (has_label or lines[0].startswith("Rec#"))
+    """Maccor exports start with a "Today's Date" line, or header lines of any kind (the
+    MIMS-style "Name:", "Channel:" ...), then a column header naming the record, cycle and
+    state columns (Rec# or Rec, Cyc# or Cycle P/C, State or Md): maccor.header_line."""
+    return "Today's Date" in lines[0] or maccor_header_line(lines) is not None
 
 
 def _looks_like_btsda(first_line: str) -> bool:

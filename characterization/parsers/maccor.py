@@ -44,7 +44,6 @@ _NAMES = {
     "voltage": ("Volts", "Voltage (V)", "Voltage [V]", "Voltage(V)", "Voltage"),
     "state": ("State", "MD", "Md"),
 }
-_RECORD_NAMES = ("Rec#", "Rec")
 _STATES = {"C": _table.CHARGE, "D": _table.DISCHARGE, "R": _table.REST}
 _DEFAULT_UNITS = {"capacity": "Ah", "energy": "Wh", "current": "A", "voltage": "V"}
 _HEADER_SEARCH_LINES = 60
@@ -52,15 +51,13 @@ _NUMBER_START = re.compile(r"^\s*[-+]?\d")
 
 
 def header_line(lines: list[str]) -> int | None:
-    """Index of the column header among the first lines: the line naming a record column, a
-    cycle column and a state column (the mark of every Maccor export variant)."""
+    """Index of the column header among the first lines: a line naming "Rec#" and a cycle
+    column, or "Rec", a cycle column and a state column (the MIMS-style variant)."""
     for index, line in enumerate(lines[:_HEADER_SEARCH_LINES]):
         cells = [c.strip() for c in re.split(r"[\t,]", line)]
-        if (
-            find_column(cells, _RECORD_NAMES)
-            and find_column(cells, _NAMES["cycle"])
-            and find_column(cells, _NAMES["state"])
-        ):
+        if not find_column(cells, _NAMES["cycle"]):
+            continue
+        if "Rec#" in cells or ("Rec" in cells and find_column(cells, _NAMES["state"])):
             return index
     return None
 

@@ -156,7 +156,9 @@ class ColumnMapping:
         return {k.removesuffix("_column"): getattr(self, k) for k in keys if getattr(self, k)}
 
 
-def read_mapped_file(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
+def read_mapped_file(
+    path: str | Path, mapping: ColumnMapping, *, limits: UnpackLimits = DEFAULT_LIMITS
+) -> ParsedFile:
     """The normalised table (ParsedFile with format "mapped") of a CSV or XLSX file read
     through `mapping`; metadata["mapping"] is the mapping's name.
 
@@ -166,15 +168,15 @@ def read_mapped_file(path: str | Path, mapping: ColumnMapping) -> ParsedFile:
     """
     path = Path(path)
     table, meta = guarded(
-        path, f"a table for mapping '{mapping.name}'", lambda: _read(path, mapping)
+        path, f"a table for mapping '{mapping.name}'", lambda: _read(path, mapping, limits)
     )
     meta["parser_version"] = PARSER_VERSION
     meta["cycle_rule"] = CYCLE_RULE
     return ParsedFile(format=MAPPED, table=table, metadata=meta)
 
 
-def _read(path: Path, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict]:
-    raw, layout = _load(path, mapping)
+def _read(path: Path, mapping: ColumnMapping, limits: UnpackLimits) -> tuple[pd.DataFrame, dict]:
+    raw, layout = _load(path, mapping, limits)
     if raw.empty:
         raise ParseError(f"{file_label(path)}: the file holds no data records.")
     table = _normalise(raw, mapping, layout["decimal"], path)
@@ -196,7 +198,9 @@ def _read(path: Path, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict]:
 # --- reading the columns ------------------------------------------------------------------
 
 
-def _load(path: Path, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict]:
+def _load(
+    path: Path, mapping: ColumnMapping, limits: UnpackLimits = DEFAULT_LIMITS
+) -> tuple[pd.DataFrame, dict]:
     """The mapped columns as text (CSV) or cells (XLSX), renamed to their quantities."""
     try:
         with path.open("rb") as fh:
@@ -205,7 +209,7 @@ def _load(path: Path, mapping: ColumnMapping) -> tuple[pd.DataFrame, dict]:
         raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
     wanted = mapping.columns()
     if is_xlsx:
-        header, body = _xlsx_rows(path, mapping.header_row)
+        header, body = _xlsx_rows(path, mapping.header_row, limits)
         layout = {"container": "xlsx", "delimiter": None, "decimal": "."}
     else:
         header, text, layout = _csv_lines(path, mapping.header_row)

@@ -60,8 +60,15 @@ def read_neware_binary(
             except Exception as second:  # noqa: BLE001
                 raise ParseError(
                     f"{file_label(path)}: a Neware {suffix} file that cannot be read; it may be "
-                    f"truncated or damaged (fastnda: {first}; NewareNDA: {second})."
+                    f"truncated or damaged (fastnda: {_first_line(first)}; "
+                    f"NewareNDA: {_first_line(second)})."
                 ) from second
+
+
+def _first_line(exc: BaseException) -> str:
+    """A library's message, first line only (polars adds the failing expression below)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 @contextlib.contextmanager

@@ -9,11 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from . import detect
-from ._zip import DECODING_ERRORS
+from ._zip import DECODING_ERRORS, DEFAULT_LIMITS, UnpackLimits
 from .arbin_res import read_arbin_res
 from .arbin_xlsx import read_arbin_xlsx
 from .biologic import read_biologic, read_biologic_eis
 from .errors import NotCyclingFileError, ParseError, file_label
+from .gamry import read_gamry_dta, refuse_gamry_as_cycling
 from .maccor import read_maccor
 from .neware_csv import read_neware_csv
 from .neware_nda import read_neware_binary
@@ -42,17 +43,20 @@ class ParsedFile:
     metadata: dict = field(default_factory=dict)
 
 
-def read_cycler_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
+def read_cycler_file(
+    path: str | Path, fmt: str = "auto", *, limits: UnpackLimits = DEFAULT_LIMITS
+) -> ParsedFile:
     """Parse a galvanostatic cycling file into the normalised table.
 
     Raises ParseError (a ValueError naming the file) for unknown, empty, truncated or damaged
     files, and its subclass NotCyclingFileError (with .kind "eis" or "potential_step") for a
     valid EIS or potential-step file: cycling analysis cannot use those, and read_eis_file
-    reads the EIS ones.
+    reads the EIS ones. Zip-based files are checked against `limits` (sizes, ratio, CRCs)
+    before anything unpacks them.
     """
     path = Path(path)
-    fmt = _resolve(path, fmt)
-    table, meta = guarded(path, fmt, lambda: _READERS[fmt](path, fmt))
+    fmt = _resolve(path, fmt, limits)
+    table, meta = guarded(path, fmt, lambda: _READERS[fmt](path, fmt, limits))
     if table.empty:
         raise ParseError(f"{file_label(path)}: the file holds no data records.")
     if tuple(table.columns) != COLUMNS:  # a parser bug, not the user's file
@@ -63,21 +67,25 @@ def read_cycler_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
     return ParsedFile(format=fmt, table=table, metadata=meta)
 
 
-def read_eis_file(path: str | Path, fmt: str = "auto") -> ParsedFile:
-    """Parse a BioLogic PEIS/GEIS file (.mpr or .mpt) into biologic.EIS_COLUMNS:
-    time_s, freq_hz, z_real_ohm, z_imag_ohm (Im Z, negative on a capacitive arc), cycle."""
+def read_eis_file(
+    path: str | Path, fmt: str = "auto", *, limits: UnpackLimits = DEFAULT_LIMITS
+) -> ParsedFile:
+    """Parse a BioLogic PEIS/GEIS file (.mpr or .mpt) or a Gamry .DTA EIS file into
+    biologic.EIS_COLUMNS: time_s, freq_hz, z_real_ohm, z_imag_ohm (Im Z, negative on a
+    capacitive arc), cycle. A Gamry file of another technique raises
+    gamry.NotImpedanceFileError (a ParseError naming the technique)."""
     path = Path(path)
-    fmt = _resolve(path, fmt)
-    if fmt not in (detect.BIOLOGIC_MPR, detect.BIOLOGIC_MPT):
+    fmt = _resolve(path, fmt, limits)
+    if fmt not in _EIS_READERS:
         raise ParseError(f"{file_label(path)}: a {fmt} file, not an impedance (EIS) file.")
-    table, meta = guarded(path, fmt, lambda: read_biologic_eis(path, fmt))
+    table, meta = guarded(path, fmt, lambda: _EIS_READERS[fmt](path, fmt))
     meta["parser_version"] = PARSER_VERSION
     return ParsedFile(format=fmt, table=table, metadata=meta)
 
 
-def _resolve(path: Path, fmt: str) -> str:
+def _resolve(path: Path, fmt: str, limits: UnpackLimits = DEFAULT_LIMITS) -> str:
     if fmt == "auto":
-        return detect.detect_format(path)
+        return detect.detect_format(path, limits=limits)
     if fmt not in detect.FORMATS:
         raise ParseError(
             f"{file_label(path)}: unknown format '{fmt}'; use one of {detect.FORMATS}."
@@ -133,15 +141,22 @@ def _detail(exc: BaseException) -> str:
 
 # The format modules import their libraries (fastnda + polars, galvani, calamine) only when
 # reading, so a worker parsing a Maccor file never loads them.
-_READERS: dict[str, Callable[[Path, str], tuple[pd.DataFrame, dict]]] = {
-    detect.NEWARE_NDA: read_neware_binary,
-    detect.NEWARE_NDAX: read_neware_binary,
-    detect.BIOLOGIC_MPR: read_biologic,
-    detect.BIOLOGIC_MPT: read_biologic,
-    detect.ARBIN_RES: lambda path, _fmt: read_arbin_res(path),
-    detect.ARBIN_XLSX: lambda path, _fmt: read_arbin_xlsx(path),
-    detect.MACCOR_TXT: lambda path, _fmt: read_maccor(path),
-    detect.NEWARE_BTSDA_CSV: lambda path, _fmt: read_neware_csv(path),
+_READERS: dict[str, Callable[[Path, str, UnpackLimits], tuple[pd.DataFrame, dict]]] = {
+    detect.NEWARE_NDA: lambda path, fmt, limits: read_neware_binary(path, fmt, limits=limits),
+    detect.NEWARE_NDAX: lambda path, fmt, limits: read_neware_binary(path, fmt, limits=limits),
+    detect.BIOLOGIC_MPR: lambda path, fmt, _limits: read_biologic(path, fmt),
+    detect.BIOLOGIC_MPT: lambda path, fmt, _limits: read_biologic(path, fmt),
+    detect.ARBIN_RES: lambda path, _fmt, _limits: read_arbin_res(path),
+    detect.ARBIN_XLSX: lambda path, _fmt, limits: read_arbin_xlsx(path, limits=limits),
+    detect.MACCOR_TXT: lambda path, _fmt, _limits: read_maccor(path),
+    detect.NEWARE_BTSDA_CSV: lambda path, _fmt, _limits: read_neware_csv(path),
+    # a Gamry file is impedance or another potentiostat technique, never cycling: it says which
+    detect.GAMRY_DTA: lambda path, fmt, _limits: refuse_gamry_as_cycling(path, fmt),
+}
+_EIS_READERS: dict[str, Callable[[Path, str], tuple[pd.DataFrame, dict]]] = {
+    detect.BIOLOGIC_MPR: read_biologic_eis,
+    detect.BIOLOGIC_MPT: read_biologic_eis,
+    detect.GAMRY_DTA: lambda path, _fmt: read_gamry_dta(path),
 }
 
 __all__ = ["NotCyclingFileError", "ParsedFile", "read_cycler_file", "read_eis_file"]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ._zip import DEFAULT_LIMITS, UnpackLimits
 from .detect import FORMAT_NAMES, detect_format
 from .errors import NotCyclingFileError, ParseError
 
@@ -34,11 +35,11 @@ class FileVerdict:
     message: str
 
 
-def verdict_of_head(path: str | Path) -> FileVerdict:
-    """The verdict from the file's first bytes only (format detection reads a bounded amount):
-    fit for a web request."""
+def verdict_of_head(path: str | Path, *, limits: UnpackLimits = DEFAULT_LIMITS) -> FileVerdict:
+    """The verdict from the file's first bytes only (format detection reads a bounded amount,
+    and a zip archive's directory checked against `limits`): fit for a web request."""
     try:
-        fmt = detect_format(path)
+        fmt = detect_format(path, limits=limits)
     except ParseError as exc:
         return verdict_of_error(exc)
     return FileVerdict(RECOGNISED, fmt, f"recognised as {_name(fmt)}; not read yet")

@@ -68,7 +68,8 @@ def test_the_overlay_has_a_band_for_replicates_and_a_plain_line_for_one_cell():
 
 @pytest.fixture
 def study(db, monkeypatch):
-    """Pristine powder P, a coated powder C made from it, two cells of P and two of C."""
+    """Pristine powder P, a coated powder C made from it, two cells of P and two of C (the nw4
+    file's results may carry flags: the tests of the means ask to include flagged cells)."""
     monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: None)
     job_services.analysis_definitions_seed()
     pristine = PowderFactory(name="LMNO pristine")
@@ -93,7 +94,9 @@ def test_groups_of_replicate_cells_show_mean_and_spread_and_coated_cells_stay_in
 ):
     pristine, coated, cells = study
     client.force_login(chemist)
-    page = client.get(f"/jobs/compare/?groups={pristine.code}&groups={coated.code}")
+    page = client.get(
+        f"/jobs/compare/?groups={pristine.code}&groups={coated.code}&include_flagged=1"
+    )
     html = page.content.decode()
     assert page.status_code == 200
     capacities = [Q1_DISCHARGE_MAH / 6.4e-3, Q1_DISCHARGE_MAH / 7.2e-3]
@@ -124,7 +127,7 @@ def test_the_pristine_powder_alone_gathers_every_cell_made_from_it_or_its_coated
 ):
     pristine, _, cells = study
     client.force_login(chemist)
-    html = client.get(f"/jobs/compare/?groups={pristine.code}").content.decode()
+    html = client.get(f"/jobs/compare/?groups={pristine.code}&include_flagged=1").content.decode()
     assert f"{pristine.code} LMNO pristine (n=4)" in html
 
 
@@ -133,7 +136,7 @@ def test_single_cells_are_overlaid_one_line_each_and_missing_ones_are_named(clie
     without = CellFactory().sample
     client.force_login(chemist)
     codes = "&".join(f"cells={s.code}" for s in (*cells["P"], without))
-    html = client.get(f"/jobs/compare/?{codes}").content.decode()
+    html = client.get(f"/jobs/compare/?{codes}&include_flagged=1").content.decode()
     assert f"No cycling summary for {without.code}" in html
     for sample in cells["P"]:
         assert f"{sample.code} (n=1)" in html

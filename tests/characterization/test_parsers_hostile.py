@@ -553,6 +553,10 @@ def test_a_truncated_fixture_parses_or_raises_parse_error(
 
 @pytest.mark.parametrize("seed", range(8))
 def test_a_bit_flipped_arbin_xlsx_parses_or_raises_parse_error(seed: int, tmp_path: Path):
+    # As in a worker that has read a .ndax: fastnda swaps zlib's decompressor for python-isal's,
+    # process-wide, and zipfile then raises isal's error on damage, not zlib.error.
+    import fastnda.ndax  # noqa: F401
+
     data = write_arbin_xlsx(tmp_path / "export.xlsx", [RECORDS]).read_bytes()
     damaged = tmp_path / "flipped.xlsx"
     damaged.write_bytes(_flipped(data, seed))

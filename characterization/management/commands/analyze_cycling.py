@@ -60,7 +60,12 @@ class Command(BaseCommand):
                 voltage_window_v=options["voltage_window"],
             )
         except ParseError as exc:  # its message starts with the file name
-            raise CommandError(str(exc), returncode=2) from None
+            raise CommandError(_one_line(str(exc)), returncode=2) from None
         except AnalysisError as exc:
-            raise CommandError(f"{name}: {exc}", returncode=2) from None
+            raise CommandError(_one_line(f"{name}: {exc}"), returncode=2) from None
         self.stdout.write(json.dumps({"format": parsed.format, **report}, indent=2))
+
+
+def _one_line(text: str) -> str:
+    """The contract promises one line: a library's multi-line detail is joined."""
+    return " ".join(text.split())
