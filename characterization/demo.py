@@ -29,12 +29,16 @@ DEMO_CYCLER_FILE = "neware_fastnda_nw4-120-1-6-53.ndax"  # 160 cycles
 
 
 def _cycler_file() -> Path | None:
-    """A real Neware file from the shared test data, when this checkout has it."""
-    folder = os.environ.get("KILN_TESTDATA") or Path(settings.BASE_DIR).parent / "shared" / (
-        "testdata/cyclers"
+    """A real Neware file from the shared test data, when this checkout has it: KILN_TESTDATA
+    names the testdata folder (or, as it used to, its cyclers/ folder); default
+    <repo>/../shared/testdata."""
+    root = Path(
+        os.environ.get("KILN_TESTDATA") or Path(settings.BASE_DIR).parent / "shared" / "testdata"
     )
-    path = Path(folder) / DEMO_CYCLER_FILE
-    return path if path.is_file() else None
+    for folder in (root / "cyclers", root):
+        if (folder / DEMO_CYCLER_FILE).is_file():
+            return folder / DEMO_CYCLER_FILE
+    return None
 
 
 @transaction.atomic

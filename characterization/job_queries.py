@@ -294,7 +294,8 @@ class WarningRow:
     message: str
     cycles: tuple[int, ...]
     severity: str  # "flag": the numbers may be wrong; "note": right, but something left out
-    sources: tuple[Source, ...] = ()
+    sources: tuple[Source, ...] = ()  # the results it was found in (the cell page)
+    origin: str = ""  # the file (and measurement) those results read
 
     @property
     def is_flag(self) -> bool:
@@ -323,7 +324,7 @@ class Warnings:
         return len(self.flags) + len(self.notes)
 
 
-def warning_row(data: Mapping, sources: tuple[Source, ...] = ()) -> WarningRow:
+def warning_row(data: Mapping, sources: tuple[Source, ...] = (), origin: str = "") -> WarningRow:
     code = str(data.get("code", ""))
     severity = data.get("severity") or SEVERITY.get(code, "flag")  # unknown: may be wrong
     return WarningRow(
@@ -332,6 +333,7 @@ def warning_row(data: Mapping, sources: tuple[Source, ...] = ()) -> WarningRow:
         cycles=tuple(int(c) for c in data.get("cycles") or ()),
         severity="flag" if severity == "flag" else "note",
         sources=sources,
+        origin=origin,
     )
 
 
@@ -345,6 +347,38 @@ def result_warnings(job: AnalysisJob) -> Warnings:
     if job.result is None:
         return Warnings()
     return warnings_of(warning_row(w) for w in job.result.warnings or [])
+
+
+@dataclass(frozen=True)
+class FileResults:
+    """The latest results of one raw file: the warnings all of them carry (the analyses of a
+    file read the same cycles, so they share most) once, and each result's own beside it."""
+
+    raw_file: RawFile
+    shared: Warnings
+    results: list[dict]  # {"job", "warnings" (its own), ...} in the order given
+
+
+def results_by_file(done: list[AnalysisJob]) -> list[FileResults]:
+    by_file: dict[int, list[AnalysisJob]] = {}
+    for job in done:
+        by_file.setdefault(job.raw_file_id, []).append(job)
+    grouped = []
+    for jobs_ in by_file.values():
+        per_job = [(job, list(result_warnings(job))) for job in jobs_]
+        keys = [{(w.code, w.message) for w in rows} for _, rows in per_job]
+        common = set.intersection(*keys) if len(per_job) > 1 else set()
+        shared = [w for w in per_job[0][1] if (w.code, w.message) in common]
+        results = [
+            {
+                "job": job,
+                "warnings": warnings_of(w for w in rows if (w.code, w.message) not in common),
+                "flag_count": sum(1 for w in rows if w.is_flag),
+            }
+            for job, rows in per_job
+        ]
+        grouped.append(FileResults(jobs_[0].raw_file, warnings_of(shared), results))
+    return grouped
 
 
 def latest_results_of_cell(cell_sample: Sample) -> list[AnalysisJob]:
@@ -369,16 +403,16 @@ def cell_warnings(cell_sample: Sample) -> Warnings:
     """The warnings of the latest results of a cell's measurements, flags first. A warning the
     analyses of one file share (each reads the same cycles) is listed once, with every result
     it came from."""
-    found: dict[tuple, tuple[dict, list[Source]]] = {}
+    found: dict[tuple, tuple[dict, str, list[Source]]] = {}
     for job in latest_results_of_cell(cell_sample):
-        source = Source(
-            f"{job.definition.name} · {job.raw_file.original_name} · {job.measurement.sample.code}",
-            reverse("jobs:detail", args=[job.pk]),
-        )
+        origin = f"{job.raw_file.original_name} of {job.measurement.sample.code}"
+        source = Source(job.definition.name, reverse("jobs:detail", args=[job.pk]))
         for data in job.result.warnings or []:
-            key = (job.raw_file_id, data.get("code"), data.get("message"))
-            found.setdefault(key, (data, []))[1].append(source)
-    return warnings_of(warning_row(data, tuple(sources)) for data, sources in found.values())
+            key = (job.measurement_id, job.raw_file_id, data.get("code"), data.get("message"))
+            found.setdefault(key, (data, origin, []))[2].append(source)
+    return warnings_of(
+        warning_row(data, tuple(sources), origin) for data, origin, sources in found.values()
+    )
 
 
 def warning_table(jobs_: Iterable[AnalysisJob]) -> tuple[list[str], list[list[object]]]:
@@ -549,6 +583,27 @@ def cells_with_results() -> list[CoinCell]:
         .filter(sample_id__in=cell_ids)
         .order_by("-sample__created_at")[:LIST_LIMIT]
     )
+
+
+def flagged_cell_ids(cell_sample_ids) -> set[int]:
+    """The cells whose newest cycling summary has a flag warning (one query, warnings only)."""
+    newest: dict[int, list] = {}
+    rows = (
+        AnalysisJob.objects.filter(
+            kind=COMPARE_KIND,
+            status=JobStatus.SUCCEEDED,
+            measurement__subject_id__in=list(cell_sample_ids),
+        )
+        .order_by("-finished_at", "-id")
+        .values_list("measurement__subject_id", "result__warnings")
+    )
+    for cell_id, warnings in rows:
+        newest.setdefault(cell_id, warnings or [])
+    return {
+        cell_id
+        for cell_id, warnings in newest.items()
+        if any(warning_row(w).is_flag for w in warnings)
+    }
 
 
 def powders_with_results(cells: list[CoinCell]) -> list[Sample]:

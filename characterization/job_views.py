@@ -193,19 +193,16 @@ def _jobs_context(measurement: Measurement) -> dict:
 
 def _results_context(measurement: Measurement) -> dict:
     done = job_queries.latest_results_of_measurement(measurement)
-    return {
-        "measurement": measurement,
-        "results": [
-            {
-                "job": job,
-                "figures": job_queries.figures_of(job),
-                "summary": job_queries.summary_rows(job),
-                "warnings": job_queries.result_warnings(job),
-                "fade": job_queries.fade_window(job),
-            }
-            for job in done
-        ],
-    }
+    files = job_queries.results_by_file(done)
+    for group in files:
+        for result in group.results:
+            job = result["job"]
+            result.update(
+                figures=job_queries.figures_of(job),
+                summary=job_queries.summary_rows(job),
+                fade=job_queries.fade_window(job),
+            )
+    return {"measurement": measurement, "result_files": files}
 
 
 @require_GET
@@ -453,6 +450,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         "powder_choices": job_queries.powders_with_results(candidates),
         "chosen_cells": {s.code for s in cells},
         "chosen_groups": {s.code for s in groups},
+        "flagged_choices": job_queries.flagged_cell_ids(c.sample_id for c in candidates),
         "group_codes": " ".join(s.code for s in groups),
         "include_flagged": include_flagged,
         "comparison": (

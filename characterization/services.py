@@ -286,6 +286,12 @@ def cell_build_batch(
         glovebox_h2o_ppm=glovebox_h2o_ppm,
         one_c_ma_per_g=one_c,
     )
+    diameter = electrode.disc_diameter_mm  # a sheet saved before the bounds existed
+    errors.update(
+        quantities.problems(
+            [("disc_diameter_mm", "disc_diameter_mm", diameter, "sheet disc diameter")]
+        )
+    )
     metrics = []
     for index, row in enumerate(discs):
         foil = row.foil_disc_mass_mg if row.foil_disc_mass_mg is not None else foil_default

@@ -254,8 +254,13 @@ def _substrate_formula(substrate: Sample, lines: list[ReagentLine]) -> str:
 
 
 def _spec(line: ReagentLine, lot: Lot | None) -> PrecursorSpec:
-    """A lot's assay beats the line's default: it is what is in the bottle."""
+    """A lot's assay beats the line's default: it is what is in the bottle. A purity saved
+    before Kiln checked bounds (0.99 meaning 99 %) is refused here, not planned 100× over."""
     purity = lot.purity_percent if lot else line.effective_purity_percent
+    message = quantities.problem("purity_percent", purity, label=f"purity of {line.name}")
+    if message is not None:
+        where = f"lot {lot.lot_number}" if lot else "the recipe line or its chemical"
+        raise InputError(f"lot_{line.pk}" if lot else NON_FIELD, f"{message} (correct {where})")
     return PrecursorSpec(
         formula=line.effective_formula,
         name=line.name,
@@ -380,7 +385,8 @@ def batch_theoretical_yield(batch: Batch) -> TheoreticalYield | None:
     """The most product the batch's weighed reagents can give (chemistry.theoretical_yield).
 
     Each stoichiometric line counts with what was weighed (a volume through its density),
-    else with what was planned, at the assay of the lot used; None for a plan without lines.
+    else with what was planned, at the assay of the lot used; None for a plan that lacks the
+    numbers (frozen by an older Kiln).
     """
     plan = batch.plan or {}
     lines = [ln for ln in plan.get("lines", []) if ln.get("basis") == "stoichiometry"]
@@ -388,7 +394,10 @@ def batch_theoretical_yield(batch: Batch) -> TheoreticalYield | None:
     if not product or not product.get("amount_mol"):
         return None
     rows = {r.line_id: r for r in batch.reagents.select_related("lot")}
-    supplies = [_supply(ln, rows.get(ln["line_id"]), product["amount_mol"]) for ln in lines]
+    try:
+        supplies = [_supply(ln, rows.get(ln["line_id"]), product["amount_mol"]) for ln in lines]
+    except (KeyError, TypeError):
+        return None
     if plan.get("kind") != "coating":
         return synthesis_theoretical_yield(
             product_formula=product["formula"],

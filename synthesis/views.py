@@ -296,7 +296,7 @@ def _theoretical(batch: Batch) -> dict:
     plan it cannot be read from)."""
     try:
         theoretical: TheoreticalYield | None = batch_theoretical_yield(batch)
-    except (ChemistryError, KeyError, TypeError):
+    except ChemistryError:
         theoretical = None
     percent = None
     if theoretical is not None and theoretical.mass_g and batch.yield_mass_g is not None:

@@ -248,3 +248,14 @@ def test_a_measurement_edited_to_minus_500_c_in_the_admin_is_refused(admin_clien
     assert MINUS_500 in response.content.decode()
     measurement.refresh_from_db()
     assert measurement.conditions == {}
+
+
+def test_a_sheet_saved_with_a_million_millimetre_disc_builds_no_cells():
+    electrode = ElectrodeFactory()
+    electrode.disc_diameter_mm = 1e6  # as read from a row saved before the bounds existed
+    with pytest.raises(ValidationError) as caught:
+        services.cell_build(electrode=electrode, disc_mass_mg=12.0, built_by=None)
+    assert caught.value.message_dict["disc_diameter_mm"] == [
+        "sheet disc diameter must be between 1 and 100 mm, got 1,000,000 mm"
+    ]
+    assert not CoinCell.objects.exists()

@@ -98,7 +98,12 @@ def test_an_upload_is_analysed_by_the_worker_and_an_identical_rerun_reuses_the_r
             expected["discharge_capacity_mah_g"], rel=1e-9
         )
     raw = measurement.files.get().raw_file
-    assert (Path(settings.MEDIA_ROOT) / f"parquet/{raw.sha256}.p1.parquet").is_file()
+    assert job_services.parquet_path(raw.sha256).is_file()
+    raw.refresh_from_db()  # the worker recorded what it made of the file
+    assert (raw.read_state, raw.read_message) == (
+        "read",
+        "read as a Neware .ndax file, 18,700 rows, 320 half cycles",
+    )
     assert (Path(settings.MEDIA_ROOT) / summary.artifacts[0]["path"]).is_file()
 
     job = measurement.analysis_jobs.get(kind="cycling_summary")

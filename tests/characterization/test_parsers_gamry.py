@@ -32,6 +32,7 @@ from characterization.parsers.gamry import (
     recognise_impedance_text,
     refuse_gamry_as_cycling,
 )
+from tests.testdata import testdata_dir
 
 from .parser_reference import cycler_data_dir
 
@@ -196,7 +197,7 @@ def head_text(data: bytes) -> str:
 
 
 def impedance_dir() -> Path:
-    return cycler_data_dir().parent / "impedance"
+    return testdata_dir("impedance")
 
 
 # ---------------------------------------------------------------- recognising a DTA

@@ -139,3 +139,46 @@ def test_an_mpt_without_current_or_charge_is_rejected_naming_the_file(tmp_path: 
     _write_mpt(bare, tmp_path / "odd.mpt")
     with pytest.raises(ParseError, match=r"^odd\.mpt: .*current"):
         read_cycler_file(tmp_path / "odd.mpt")
+
+
+# The MIMS-style Maccor export: "Name:"/"Channel:" header lines, "Rec", "Cycle P"/"Cycle C",
+# "Md" columns, a units line, decimal commas (a European Windows PC) and |I| recorded.
+MACCOR_MIMS = (
+    "Name:\tcell 7\n"
+    "Channel:\t12\n"
+    "Procedure:\tformation.000\n"
+    "\n"
+    "Rec\tCycle P\tCycle C\tStep\tTestTime\tStepTime\tCap. [Ah]\tEner. [Wh]\tCurrent [A]\t"
+    "Voltage [V]\tMd\tES\tDPT Time\n"
+    "\t\t\t\t\t\t[Ah]\t[Wh]\t[A]\t[V]\t\t\t\n"
+    "1\t1\t1\t1\t0d 00:00:00,00\t0d 00:00:00,00\t0,0000\t0,0000\t0,0000\t3,500\tR\t0\t01.01.2024\n"
+    "2\t1\t1\t2\t0d 00:00:10,00\t0d 00:00:00,00\t0,0000\t0,0000\t0,0010\t3,600\tC\t0\t01.01.2024\n"
+    "3\t1\t1\t2\t0d 01:00:10,00\t0d 01:00:00,00\t0,0010\t0,0041\t0,0010\t4,300\tC\t0\t01.01.2024\n"
+    "4\t1\t1\t3\t0d 01:00:20,00\t0d 00:00:00,00\t0,0000\t0,0000\t0,0010\t4,200\tD\t0\t01.01.2024\n"
+    "5\t1\t1\t3\t0d 01:54:20,00\t0d 00:54:00,00\t0,0009\t0,0033\t0,0010\t3,000\tD\t0\t01.01.2024\n"
+    "6\t1\t1\t4\t0d 01:54:30,00\t0d 00:00:00,00\t0,0000\t0,0000\t0,0000\t3,200\tR\t0\t01.01.2024\n"
+)
+
+
+def test_maccor_mims_export_with_name_lines_and_magnitude_current_is_read(tmp_path: Path) -> None:
+    # Before: refused as "not a cycler file", stored and then nothing happened ("Format –").
+    export = tmp_path / "cell7.txt"
+    export.write_bytes(MACCOR_MIMS.encode("latin-1"))
+    parsed = read_cycler_file(export)
+    assert parsed.format == "maccor_txt" and parsed.metadata["decimal_mark"] == ","
+    table = parsed.table
+    assert table["time_s"].tolist() == [0.0, 10.0, 3610.0, 3620.0, 6860.0, 6870.0]
+    assert table["direction"].tolist() == [
+        "rest",
+        "charge",
+        "charge",
+        "discharge",
+        "discharge",
+        "rest",
+    ]
+    # |I| recorded: the discharge is re-signed from the Md column
+    assert table["current_ma"].tolist() == pytest.approx([0.0, 1.0, 1.0, -1.0, -1.0, 0.0])
+    caps = cycle_capacities(table).set_index("cycle")
+    assert caps.loc[1, "charge_capacity_mah"] == pytest.approx(1.0)
+    assert caps.loc[1, "discharge_capacity_mah"] == pytest.approx(0.9)
+    assert "magnitude" in table.attrs["kiln"]["direction"]["current"]

@@ -225,3 +225,25 @@ def test_the_database_refuses_a_yield_beyond_10_kg_and_a_step_below_absolute_zer
     log.refresh_from_db()
     assert nso_batch.yield_mass_g is None and log.actual_temperature_c is None
     assert Chemical.objects.get(name="TEOS").density_g_per_ml == 0.933
+
+
+def test_a_lot_saved_with_purity_0_99_before_the_bounds_is_refused_when_planned(
+    pristine, lots, chemist
+):
+    # 0.99 read as 0.99 % planned 100× the Li2CO3 (263 g for 5 g of product)
+    lithium = lots["Lithium carbonate"]
+    Lot.objects.filter(pk=lithium.pk).update(purity_percent=0.99)
+    line = pristine.lines.get(name="Li2CO3")
+
+    with pytest.raises(ValidationError) as caught:
+        services.batch_create(
+            user=chemist,
+            recipe=pristine,
+            inputs=PlanInputs(target_mass_g=5, lots={line.pk: Lot.objects.get(pk=lithium.pk)}),
+        )
+
+    assert caught.value.message_dict[f"lot_{line.pk}"] == [
+        "0.99 looks like a fraction: purity of Li2CO3 is in percent, enter 99 "
+        f"(correct lot {lithium.lot_number})"
+    ]
+    assert not Batch.objects.exists()
