@@ -17,7 +17,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 from openpyxl import load_workbook
 
 from characterization import job_queries, job_services, profiles
@@ -205,19 +204,27 @@ def _results_context(measurement: Measurement) -> dict:
     return {"measurement": measurement, "result_files": files}
 
 
-@require_GET
-def measurement_analyses(request: HttpRequest, code: str) -> HttpResponse:
-    """Jobs (live), results (plots) and the run form of one measurement."""
-    measurement = _measurement_or_404(code)
-    context = {
+def _analyses_context(measurement: Measurement, **extra) -> dict:
+    return {
         **_jobs_context(measurement),
         **_results_context(measurement),
         "definitions": job_queries.runnable_definitions(),
         "files": job_services.cycling_files(measurement),
         "fade_form": FadeWindowForm(),
         "fade_definition": job_queries.fade_definition(),
+        **extra,
     }
-    return render(request, "characterization/jobs/_measurement_analyses.html", context)
+
+
+@require_GET
+def measurement_analyses(request: HttpRequest, code: str) -> HttpResponse:
+    """Jobs (live), results (plots) and the run form of one measurement."""
+    measurement = _measurement_or_404(code)
+    return render(
+        request,
+        "characterization/jobs/_measurement_analyses.html",
+        _analyses_context(measurement),
+    )
 
 
 @require_GET
@@ -330,30 +337,47 @@ def measurement_fade(request: HttpRequest, code: str) -> HttpResponse:
     except ValidationError as exc:
         _fade_errors(form, exc)
         return _fade_form(request, measurement, form)
-    _fade_messages(request, jobs, chosen)
-    url = reverse("measurements:detail", args=[code]) + "#analyses"
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    notes = _fade_notes(jobs, chosen)
+    if not request.htmx:
+        for level, text in notes:
+            messages.add_message(request, level, text)
+        return redirect(reverse("measurements:detail", args=[code]) + "#analyses")
+    # The whole analyses part again: its jobs table now polls the queued fade.
+    response = render(
+        request,
+        "characterization/jobs/_measurement_analyses.html",
+        _analyses_context(measurement, fade_notes=notes),
+    )
+    response["HX-Retarget"] = "#analyses"
+    response["HX-Reswap"] = "innerHTML"
+    return response
 
 
-def _fade_messages(request: HttpRequest, jobs: list[AnalysisJob], chosen: dict) -> None:
+def _fade_notes(jobs: list[AnalysisJob], chosen: dict) -> list[tuple[int, str]]:
+    """What happened on each file, as (message level, sentence)."""
     first, last = chosen["first_cycle"], chosen["last_cycle"]
     if first is None and last is None:
         window = "the default window"
     else:
         window = f"cycles {'first' if first is None else first}–{'last' if last is None else last}"
+    notes = []
     for job in jobs:
         name = job.raw_file.original_name
         asked = {k: job.parameters.get(k) for k in chosen}
         if asked != chosen:  # job_enqueue returned a fade already queued or running
-            messages.warning(
-                request,
-                f"{name}: a voltage fade (job {job.pk}) is already "
-                f"{job.get_status_display().lower()}; run {window} again when it has finished.",
+            notes.append(
+                (
+                    messages.WARNING,
+                    f"{name}: a voltage fade (job {job.pk}) is already "
+                    f"{job.get_status_display().lower()}; run {window} again when it has "
+                    "finished.",
+                )
             )
         elif job.reused:
-            messages.info(request, f"{name}: voltage fade over {window}: the stored result.")
+            notes.append((messages.INFO, f"{name}: voltage fade over {window}: stored result."))
         else:
-            messages.success(request, f"{name}: voltage fade over {window} queued (job {job.pk}).")
+            notes.append((messages.SUCCESS, f"{name}: voltage fade over {window} queued."))
+    return notes
 
 
 @require_GET

@@ -26,7 +26,12 @@ from characterization.analysis.electrode import (
     slurry_quantities,
 )
 from characterization.analysis.errors import AnalysisError
-from characterization.analysis.structure import Reading, layered_metrics, reading_of
+from characterization.analysis.structure import (
+    Reading,
+    RefinedNumber,
+    layered_metrics,
+    reading_of,
+)
 from characterization.models import (
     CastingMethod,
     CellFormat,
@@ -582,8 +587,6 @@ _REFINED = {  # field -> (bound, label); a, c, V and z(O) may carry esds: 2.8589
     "volume_angstrom3": ("cell_volume_angstrom3", "cell volume"),
     "z_oxygen": ("z_oxygen", "oxygen z"),
 }
-RefinedNumber = float | str | Reading
-
 
 @transaction.atomic
 def refinement_record(

@@ -170,16 +170,17 @@ class LayeredMetrics:
         }
 
 
-Number = float | int | str | Reading
+#: a refined number as given: a float, or text with an esd ('2.8589(1)'), or a Reading
+RefinedNumber = float | int | str | Reading
 
 
 def layered_metrics(
     *,
-    a_angstrom: Number,
-    c_angstrom: Number,
-    z_oxygen: Number,
+    a_angstrom: RefinedNumber,
+    c_angstrom: RefinedNumber,
+    z_oxygen: RefinedNumber,
     origin: Origin,
-    volume_angstrom3: Number | None = None,
+    volume_angstrom3: RefinedNumber | None = None,
 ) -> LayeredMetrics:
     """Slab thickness S(MO2), interslab spacing I(LiO2), cell volume and TM–O / Li–O bond
     lengths of an R-3m layered oxide; numbers may carry esds ('2.8589(1)', see Reading).

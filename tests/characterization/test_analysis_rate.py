@@ -119,3 +119,22 @@ def test_bad_rate_inputs_name_the_field(changes, field):
     with pytest.raises(AnalysisError) as error:
         rate_capability(table, **{"active_mass_mg": 5.0, **changes})
     assert error.value.field == field
+
+
+def test_the_rate_job_uses_the_cells_own_1c_unless_the_definition_sets_one():
+    from characterization.analysis.kinds import run_rate_capability
+    from characterization.analysis.registry import AnalysisContext
+
+    table = rate_test_table(
+        active_mass_mg=4.0, steps=[(0.2, 2, 250.0), (1.0, 2, 200.0)], one_c_ma_per_g=200.0
+    )
+    context = AnalysisContext(active_mass_mg=4.0, one_c_ma_per_g=200.0)
+    own = run_rate_capability(table, {"one_c_ma_per_g": None, "tolerance": 0.15}, context)
+    assert [s["rate_c"] for s in own.summary["steps"]] == [0.2, 1.0]
+    assert (own.summary["one_c_ma_per_g"], own.summary["one_c_from"]) == (200.0, "the cell")
+    chosen = run_rate_capability(table, {"one_c_ma_per_g": 250.0, "tolerance": 0.15}, context)
+    assert chosen.summary["one_c_from"] == "the analysis parameter"
+    lab = run_rate_capability(
+        table, {"one_c_ma_per_g": None, "tolerance": 0.15}, AnalysisContext(active_mass_mg=4.0)
+    )
+    assert (lab.summary["one_c_ma_per_g"], lab.summary["one_c_from"]) == (250.0, "the lab default")

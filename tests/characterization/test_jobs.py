@@ -105,6 +105,10 @@ def sent(monkeypatch):
         "characterization.tasks.analysis_job_run.apply_async",
         lambda args, **kwargs: ids.append(args[0]),
     )
+    # the inspection of each new file is another task; tests run it in-process when they need it
+    monkeypatch.setattr(
+        "characterization.tasks.raw_file_inspect.apply_async", lambda args, **kwargs: None
+    )
     return ids
 
 
