@@ -588,6 +588,7 @@ _REFINED = {  # field -> (bound, label); a, c, V and z(O) may carry esds: 2.8589
     "z_oxygen": ("z_oxygen", "oxygen z"),
 }
 
+
 @transaction.atomic
 def refinement_record(
     *,
