@@ -94,12 +94,20 @@ class CoinCellAdmin(SimpleHistoryAdmin):
         "name",
         "electrode_code",
         "cell_format",
+        "electrode_role",
         "active_mass",
         "loading",
         "built_by",
         "built_on",
     )
-    list_filter = ("cell_format", "built_by", "built_on", "counter_electrode", "separator")
+    list_filter = (
+        "cell_format",
+        "electrode_role",
+        "built_by",
+        "built_on",
+        "counter_electrode",
+        "separator",
+    )
     search_fields = (
         "sample__code",
         "sample__name",
@@ -216,11 +224,12 @@ class RawFileAdmin(SimpleHistoryAdmin):
         "short_sha",
         "size_bytes",
         "detected_format",
+        "read_state",
         "content_type",
         "uploaded_by",
         "uploaded_at",
     )
-    list_filter = ("detected_format", "uploaded_by", "uploaded_at", "content_type")
+    list_filter = ("detected_format", "read_state", "uploaded_by", "uploaded_at", "content_type")
     search_fields = ("sha256", "original_name", "links__measurement__sample__code")
     list_select_related = ("uploaded_by",)
     readonly_fields = (
@@ -229,6 +238,8 @@ class RawFileAdmin(SimpleHistoryAdmin):
         "original_name",
         "content_type",
         "detected_format",
+        "read_state",
+        "read_message",
         "uploaded_by",
         "uploaded_at",
     )

@@ -102,6 +102,12 @@ class PlanView(APIView):
             plan = chem_plan_precursors(**_plan_kwargs(data))
         except ChemistryError as exc:
             return domain_error_response(exc)
+        # an amount in mol is held to the batch-mass bound through the molar mass
+        too_much = quantities.problem(
+            "batch_mass_g", plan.target.mass_g, label="target mass (amount × molar mass)"
+        )
+        if too_much is not None:
+            return errors_response({"target_amount_mol": [too_much]})
         return Response(plan.to_dict())
 
 

@@ -247,3 +247,21 @@ def test_a_lot_saved_with_purity_0_99_before_the_bounds_is_refused_when_planned(
         f"(correct lot {lithium.lot_number})"
     ]
     assert not Batch.objects.exists()
+
+
+def test_an_amount_in_mol_beyond_ten_kilograms_of_product_is_a_400(chemist):
+    # 1000 mol × 85.03 g/mol = 85 kg of Li1.2Mn0.6Ni0.2O2
+    api = APIClient()
+    api.force_authenticate(chemist)
+    precursors = [{"formula": "Li2CO3"}, {"formula": "MnCO3"}, {"formula": "NiO"}]
+    body = {
+        "target_formula": "Li1.2Mn0.6Ni0.2O2",
+        "target_amount_mol": 1000,
+        "precursors": precursors,
+    }
+
+    response = api.post("/api/v1/stoichiometry/plan", body, format="json")
+
+    assert response.status_code == 400
+    [message] = response.json()["errors"]["target_amount_mol"]
+    assert message.startswith("target mass (amount × molar mass) must be greater than 0 g and")
