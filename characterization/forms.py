@@ -13,7 +13,13 @@ from characterization import queries
 from characterization.analysis.electrode import LAB_ONE_C_MA_PER_G
 from characterization.analysis.errors import AnalysisError
 from characterization.analysis.structure import Reading, parse_reading
-from characterization.models import CastingMethod, CellFormat, MeasurementType, OriginSetting
+from characterization.models import (
+    CastingMethod,
+    CellFormat,
+    ElectrodeRole,
+    MeasurementType,
+    OriginSetting,
+)
 from characterization.services import MAX_CELLS_PER_BATCH, DiscRow
 from lims import quantities
 from lims.models import Sample
@@ -213,6 +219,12 @@ class CellBatchForm(KilnFormMixin, forms.Form):
     glovebox_o2_ppm = _number("Glove-box O₂ (ppm)", required=False, bound="glovebox_o2_ppm")
     glovebox_h2o_ppm = _number("Glove-box H₂O (ppm)", required=False, bound="glovebox_h2o_ppm")
     one_c_ma_per_g = _number("1C (mA/g)", bound="one_c_ma_per_g")
+    electrode_role = forms.ChoiceField(
+        label="Working electrode",
+        choices=ElectrodeRole.choices,
+        initial=ElectrodeRole.CATHODE,
+        help_text="A cathode half-cell charges first; an anode half-cell lithiates first.",
+    )
     built_on = forms.DateField(label="Built on", widget=_date_input())
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 

@@ -37,6 +37,7 @@ from characterization.models import (
     CellFormat,
     CoinCell,
     Electrode,
+    ElectrodeRole,
     Measurement,
     MeasurementFile,
     MeasurementType,
@@ -269,11 +270,15 @@ def cell_build_batch(
     glovebox_o2_ppm: float | None = None,
     glovebox_h2o_ppm: float | None = None,
     one_c_ma_per_g: float | None = None,
+    electrode_role: str = ElectrodeRole.CATHODE,
     built_on: datetime.date | None = None,
     location: str = "",
     notes: str = "",
 ) -> list[CoinCell]:
     """Build one coin cell per disc from one electrode sheet; all or nothing.
+
+    `electrode_role` is the working electrode of the half-cell (a cathode charges first, an
+    anode lithiates first): it decides how the analyses pair charge and discharge.
 
     Each cell stores its inputs and disc_metrics' area, active mass and loading, and is
     registered as a sample of kind cell with the edge electrode -> cell (component, disc mg).
@@ -291,6 +296,8 @@ def cell_build_batch(
         glovebox_h2o_ppm=glovebox_h2o_ppm,
         one_c_ma_per_g=one_c,
     )
+    if electrode_role not in ElectrodeRole.values:
+        errors["electrode_role"] = "choose the working electrode: cathode or anode"
     diameter = electrode.disc_diameter_mm  # a sheet saved before the bounds existed
     errors.update(
         quantities.problems(
@@ -331,6 +338,7 @@ def cell_build_batch(
         "glovebox_o2_ppm": glovebox_o2_ppm,
         "glovebox_h2o_ppm": glovebox_h2o_ppm,
         "one_c_ma_per_g": one_c,
+        "electrode_role": electrode_role,
         "built_by": built_by,
         "built_on": built_on or timezone.localdate(),
     }

@@ -127,3 +127,31 @@ def test_a_narrower_declared_window_flags_the_voltages_outside_it(definitions, s
     job.refresh_from_db()
     window = next(w for w in job.result.warnings if w["code"] == "voltage_outside_window")
     assert window["severity"] == "flag" and "2 V … 4.5 V" in window["message"]
+
+
+def test_the_cell_form_records_the_working_electrode_role(client, chemist):
+    electrode = ElectrodeFactory()
+    client.force_login(chemist)
+    code = electrode.sample.code
+    response = client.post(
+        f"/cells/electrodes/{code}/cells/",
+        {
+            "cell_format": "2032",
+            "foil_disc_mass_mg": "4.0",
+            "counter_electrode": "Li metal",
+            "separator": "Celgard 2400",
+            "electrolyte_name": "LP30",
+            "electrolyte_volume_ul": "60",
+            "one_c_ma_per_g": "250",
+            "electrode_role": "anode",
+            "built_on": "2026-12-01",
+            "discs-TOTAL_FORMS": "1",
+            "discs-INITIAL_FORMS": "0",
+            "discs-0-disc_mass_mg": "12.0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    cell = electrode.cells.get()
+    assert cell.electrode_role == "anode"
+    page = client.get(f"/cells/{cell.sample.code}/").content.decode()
+    assert "Anode (lithiates first)" in page
