@@ -219,10 +219,12 @@ class CellBatchForm(KilnFormMixin, forms.Form):
     glovebox_o2_ppm = _number("Glove-box O₂ (ppm)", required=False, bound="glovebox_o2_ppm")
     glovebox_h2o_ppm = _number("Glove-box H₂O (ppm)", required=False, bound="glovebox_h2o_ppm")
     one_c_ma_per_g = _number("1C (mA/g)", bound="one_c_ma_per_g")
-    electrode_role = forms.ChoiceField(
+    electrode_role = forms.TypedChoiceField(
         label="Working electrode",
         choices=ElectrodeRole.choices,
         initial=ElectrodeRole.CATHODE,
+        required=False,
+        empty_value=ElectrodeRole.CATHODE,
         help_text="A cathode half-cell charges first; an anode half-cell lithiates first.",
     )
     built_on = forms.DateField(label="Built on", widget=_date_input())

@@ -383,11 +383,11 @@ def results_by_file(done: list[AnalysisJob]) -> list[FileResults]:
 
 def latest_results_of_cell(cell_sample: Sample) -> list[AnalysisJob]:
     """The newest succeeded job per (measurement, definition, file) of the cell's
-    measurements (figures deferred)."""
+    measurements (for their warnings: figures and summary deferred)."""
     seen, latest = set(), []
     rows = (
         jobs()
-        .defer("result__figures")
+        .defer("result__figures", "result__summary")
         .filter(measurement__subject=cell_sample, status=JobStatus.SUCCEEDED)
         .order_by("measurement_id", "raw_file_id", "definition__name", "-finished_at", "-id")
     )
@@ -537,12 +537,19 @@ def file_rows(measurement: Measurement) -> FileTable:
     return FileTable([_file_row(link, measurement, mapping) for link in links])
 
 
+UNREADABLE_STATES = (ReadState.NOT_CYCLING, ReadState.UNRECOGNISED, ReadState.DAMAGED)
+
+
+def read_sentence(raw: RawFile) -> str:
+    """What Kiln made of the file, in a sentence (without the stored name readers put first)."""
+    sentence = _STORED_NAME.sub("", raw.read_message or "").strip()
+    return sentence or _default_sentence(raw, raw.read_state or ReadState.PENDING)
+
+
 def _file_row(link, measurement: Measurement, mapping: InstrumentMapping | None) -> FileRow:
     raw = link.raw_file
     state = raw.read_state or ReadState.PENDING
-    sentence = _STORED_NAME.sub("", raw.read_message or "").strip()
-    if not sentence:
-        sentence = _default_sentence(raw, state)
+    sentence = read_sentence(raw)
     add_url = ""
     if state == ReadState.UNRECOGNISED and mapping is None:
         add_url = reverse("admin:characterization_instrumentmapping_add")

@@ -412,6 +412,8 @@ def measurement_profiles(request: HttpRequest, code: str) -> HttpResponse:
     context = {"measurement": measurement, "raw": raw, "cycles_text": "", "error": ""}
     if table is None:
         context["error"] = "The profiles appear once an analysis has read this file."
+        if raw.read_state in job_queries.UNREADABLE_STATES:  # they never will: say why
+            context["error"] = f"No profiles: {job_queries.read_sentence(raw)}"
         return render(request, "characterization/jobs/_profiles.html", context)
     text = request.GET.get("cycles", "").strip()
     try:

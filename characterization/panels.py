@@ -48,6 +48,7 @@ def _row(job: AnalysisJob) -> dict:
         "cycles": len(cycles),
         "first_discharge_mah_g": first.get("discharge_capacity_mah_g"),
         "first_efficiency": first.get("coulombic_efficiency"),
+        "flags": len(job.result.flags),  # warnings that the numbers may be wrong
     }
 
 

@@ -210,8 +210,20 @@ def test_the_caps_are_parameters(ndax_bomb: Path) -> None:
     assert detect_format(ndax_bomb, limits=roomy) == "neware_ndax"
 
 
+# Linux carries a process' peak RSS across exec: a child started from the big pytest process
+# would report pytest's own peak. So the child forks once more and measures that grandchild
+# (RUSAGE_CHILDREN after waiting for it): a fresh process whose peak starts from the child's.
 _CHILD = """
-import json, resource, sys
+import json, os, resource, sys
+read_end, write_end = os.pipe()
+if os.fork():
+    os.close(write_end)
+    report = json.loads(os.read(read_end, 1 << 20).decode())
+    os.wait()
+    report["peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KB
+    print(json.dumps(report))
+    sys.exit(0)
+os.close(read_end)
 from characterization.parsers import ParseError, detect_format, read_cycler_file
 from characterization.parsers._zip import UnpackLimits
 from characterization.parsers.arbin_xlsx import read_arbin_xlsx
@@ -234,8 +246,8 @@ for step in steps:
         messages.append("read")
     except ParseError as exc:
         messages.append(str(exc))
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
-print(json.dumps({"peak_mb": peak_mb, "messages": messages}))
+os.write(write_end, json.dumps({"messages": messages}).encode())
+os._exit(0)
 """
 
 

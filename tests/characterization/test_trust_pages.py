@@ -548,3 +548,28 @@ def test_a_flagged_cell_chosen_alone_is_left_out_and_named(client, chemist, repl
     assert f"{cells['A'].code} (n=1)" in page and f"{cells['C'].code} (n=1)" not in page
     only = html(client.get(f"/jobs/compare/?cells={cells['C'].code}"))
     assert "Left out: 1 flagged cell" in only and "comparison-table" not in only
+
+
+def test_the_sample_page_panel_marks_a_flagged_cycling_result(client, chemist, definitions):
+    cell = CellFactory()
+    measurement = measurement_with("run.ndax", subject=cell.sample)
+    rows = cycles((1, True, 200.0), (2, True, 190.0))
+    stored(measurement, "cycling_summary", warnings=[CE_FLAG], summary={"cycles": rows})
+    client.force_login(chemist)
+    page = html(client.get(f"/samples/{cell.sample.code}/"))
+    assert "Cycling results" in page and "⚑ 1 to check</a>" in page
+
+
+def test_the_profiles_of_a_file_kiln_cannot_read_say_why_instead_of_waiting(
+    client, chemist, definitions
+):
+    measurement = measurement_with("c.ndax")
+    raw = measurement.files.get().raw_file
+    RawFile.objects.filter(pk=raw.pk).update(
+        read_state=ReadState.DAMAGED, read_message=f"damaged: {raw.sha256}: a truncated zip"
+    )
+    client.force_login(chemist)
+    url = reverse("jobs:measurement-profiles", args=[measurement.sample.code])
+    page = html(client.get(url, {"file": raw.sha256}))
+    assert "No profiles: damaged: a truncated zip" in page
+    assert "appear once an analysis has read" not in page

@@ -84,7 +84,7 @@ def test_a_chemist_builds_an_electrode_makes_four_cells_and_uploads_a_raw_file(
     files = page.locator("#files")
     expect(files).to_contain_text("neware_navani_test.ndax")
     expect(files).to_contain_text(sha256[:12])
-    expect(files).to_contain_text("neware_ndax")
+    expect(files).to_contain_text("as a Neware .ndax file")  # what Kiln made of it
 
     page.get_by_role("link", name=cells[0].sample.code).first.click()
     expect(page.locator("#measurements")).to_contain_text(sha256[:12])
