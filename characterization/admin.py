@@ -5,6 +5,8 @@ inputs they come from are read-only here: they are written by the services, whic
 consistent. Raw files are added through the upload form only (the admin cannot store bytes).
 """
 
+import dataclasses
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -516,6 +518,8 @@ class InstrumentMappingForm(forms.ModelForm):
         stored = self.instance.mapping if self.instance.pk else {}
         for key in self.mapping_keys():
             default = mapped.ColumnMapping.__dataclass_fields__[key].default
+            if default is dataclasses.MISSING:  # a required column: no default to show
+                default = None
             self.fields[key].initial = stored.get(key, self.fields[key].initial or default)
 
     @staticmethod

@@ -69,9 +69,10 @@ def verdict_of_error(exc: ParseError) -> FileVerdict:
 
 
 def _reason(text: str) -> str:
-    """The sentence without the file name in front (the page shows the name beside it)."""
+    """The sentence without the file's name in front (the page shows the name beside it;
+    a stored file's name is its SHA-256)."""
     head, sep, rest = text.partition(": ")
-    return rest if sep and "." in head and " " not in head.strip() else text
+    return rest if sep and head.strip() and " " not in head.strip() else text
 
 
 def _name(fmt: str) -> str:

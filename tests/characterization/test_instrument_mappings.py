@@ -184,3 +184,15 @@ def test_a_lab_manager_saves_a_mapping_in_the_admin(admin_client, admin_user):
     assert (saved.created_by, saved.mapping["time_unit"]) == (admin_user, "min")
     change = f"/admin/characterization/instrumentmapping/{saved.pk}/change/"
     assert 'value="Q (Ah)"' in admin_client.get(change).content.decode()
+
+
+def test_the_admin_add_form_starts_with_empty_required_columns_not_a_placeholder(
+    client, manager
+):
+    manager.is_staff = True
+    manager.save()
+    client.force_login(manager)
+    page = client.get(
+        "/admin/characterization/instrumentmapping/add/?instrument=Maccor%20MIMS"
+    ).content.decode()
+    assert "_MISSING_TYPE" not in page and "MISSING" not in page
