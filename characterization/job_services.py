@@ -880,6 +880,8 @@ def _parse_to_cache(raw: RawFile, cache: Path, column_mapping: Mapping | None) -
         else:
             parsed = read_cycler_file(source, limits=unpack_limits())
             verdict = verdict_of_table(parsed.format, parsed.table)
+    except NotCyclingFileError:
+        raise  # a valid file of another kind: its inspection records what it is
     except ParseError as exc:
         raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
         raise
@@ -931,15 +933,18 @@ def raw_file_inspect(*, raw_id: int) -> str:
     try:
         normalised_table(raw)
         return "read"
-    except NotCyclingFileError:
-        pass
+    except NotCyclingFileError as exc:
+        other_kind = exc
     except ParseError:
-        return "unreadable"
+        return "unreadable"  # normalised_table recorded why
+    if other_kind.kind != "eis":  # a potential step, CV, ...: say what it is
+        raw_file_read_record(raw=raw, verdict=verdict_of_error(other_kind))
+        return "not cycling"
     try:
         parsed = read_eis_file(source, limits=unpack_limits())
-    except ParseError as exc:
-        raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
-        return "unreadable"
+    except ParseError:
+        raw_file_read_record(raw=raw, verdict=verdict_of_error(other_kind))
+        return "not cycling"
     raw_file_read_record(raw=raw, verdict=verdict_of_eis(parsed.format, parsed.table))
     return "not cycling"
 

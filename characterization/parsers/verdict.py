@@ -25,7 +25,6 @@ RECOGNISED, READ, NOT_CYCLING, UNRECOGNISED, DAMAGED = (
     "damaged",
 )
 _DAMAGE_WORDS = ("damaged", "truncated", "cut short", "unpacks to", "empty", "more memory")
-_KINDS = {"eis": "an impedance (EIS) measurement", "potential_step": "a potential-step measurement"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,7 @@ def verdict_of_error(exc: ParseError) -> FileVerdict:
     does not read (the message already names the file and says why)."""
     text = str(exc)
     if isinstance(exc, NotCyclingFileError):
-        what = _KINDS.get(exc.kind, "not a cycling measurement")
-        return FileVerdict(NOT_CYCLING, "", f"{what}: {_reason(text)}")
+        return FileVerdict(NOT_CYCLING, "", _reason(text))
     if type(exc).__name__ == "DamagedFileError" or any(w in text for w in _DAMAGE_WORDS):
         return FileVerdict(DAMAGED, "", f"damaged: {_reason(text)}")
     return FileVerdict(UNRECOGNISED, "", f"not a format Kiln reads: {_reason(text)}")

@@ -155,3 +155,25 @@ def test_the_cell_form_records_the_working_electrode_role(client, chemist):
     assert cell.electrode_role == "anode"
     page = client.get(f"/cells/{cell.sample.code}/").content.decode()
     assert "Anode (lithiates first)" in page
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        (
+            "eis_impedancepy_biologic.mpt",
+            "read as a BioLogic .mpt text export: impedance, 43 points",
+        ),
+        ("biologic_yadg_ca_potential_step.mpt", "a potentiostatic measurement"),
+    ],
+)
+def test_measurements_of_other_kinds_say_what_they_are_even_after_a_cycling_job(
+    definitions, sent, name, says
+):
+    measurement = record(CellFactory().sample, cycler_upload(name))
+    raw = measurement.files.get().raw_file
+    assert inspect(raw) == "not cycling"
+    run_all(measurement)  # the cycling analyses fail on it; they must not overwrite the verdict
+    raw.refresh_from_db()
+    assert raw.read_state == ReadState.NOT_CYCLING
+    assert raw.read_message.startswith(says)
