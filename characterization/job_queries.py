@@ -261,12 +261,31 @@ def provenance(job: AnalysisJob) -> list[tuple[str, str]]:
         ("Parser version", job.parser_version or "?"),
         ("Parameters", json.dumps(job.parameters, sort_keys=True)),
         ("Active mass", mass),
+        ("Cell", _cell_context_text(job.cell_context or {})),
         ("Cache key", job.cache_key or "–"),
     ]
     if mapping:
         name, instrument = mapping.get("name", "?"), mapping.get("instrument", "?")
         rows.insert(2, ("Column mapping", f"{name} (instrument {instrument})"))
     return rows
+
+
+def _cell_context_text(context: dict) -> str:
+    """ "cathode half-cell · Li1.2Mn0.6Ni0.2O2 · 1C = 250 mA/g · window 2–4.8 V"."""
+    parts = []
+    if context.get("electrode"):
+        parts.append(f"{context['electrode']} half-cell")
+    if context.get("formula"):
+        parts.append(context["formula"])
+    if context.get("one_c_ma_per_g"):
+        parts.append(f"1C = {context['one_c_ma_per_g']:g} mA/g")
+    window = context.get("voltage_window_v")
+    if window:
+        low, high = ("–" if v is None else f"{v:g}" for v in window)
+        parts.append(f"declared window {low}–{high} V")
+    if context.get("capacity_ceiling_mah_g") and not context.get("formula"):
+        parts.append(f"capacity ceiling {context['capacity_ceiling_mah_g']:g} mAh/g")
+    return " · ".join(parts) or "nothing known beyond the file"
 
 
 def _kind_title(key: str) -> str:

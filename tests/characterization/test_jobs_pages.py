@@ -82,6 +82,8 @@ def test_the_job_page_shows_status_provenance_summary_plots_and_tables(client, c
         assert text in page
     assert "&quot;reference_cycle&quot;: null" in page  # the parameters, as run
     assert "6.4000 mg" in page
+    # what Kiln knew of the cell is part of the provenance (and of the cache key)
+    assert "cathode half-cell · Li1.2Mn0.6Ni0.2O2 · 1C = 250 mA/g" in page
     assert f'data-kiln-figure="fig-{job.pk}-capacity-data"' in page
     figure = page.split(f'id="fig-{job.pk}-capacity-data" type="application/json">')[1]
     figure = json.loads(figure.split("</script>")[0])
