@@ -186,9 +186,7 @@ def test_a_lab_manager_saves_a_mapping_in_the_admin(admin_client, admin_user):
     assert 'value="Q (Ah)"' in admin_client.get(change).content.decode()
 
 
-def test_the_admin_add_form_starts_with_empty_required_columns_not_a_placeholder(
-    client, manager
-):
+def test_the_admin_add_form_starts_with_empty_required_columns_not_a_placeholder(client, manager):
     manager.is_staff = True
     manager.save()
     client.force_login(manager)
