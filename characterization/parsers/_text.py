@@ -60,7 +60,9 @@ def read_table(text: str, columns: list[str], sep: str, path: Path) -> pd.DataFr
     missing = frame.isna().any(axis=1).to_numpy()
     if len(frame) == 0 or missing[:-1].any():
         raise ParseError(f"{file_label(path)}: the data table is empty or has gaps.")
-    return frame.iloc[:-1] if missing[-1] else frame
+    out = frame.iloc[:-1] if missing[-1] else frame
+    out.attrs[CUT_LAST_LINE] = bool(missing[-1])  # said in the result's warnings
+    return out
 
 
 _CLOCK = re.compile(r"^(?:(\d+)\s*[d-]\s*)?(\d+):(\d{1,2}):(\d{1,2}(?:\.\d*)?)$")
@@ -76,6 +78,9 @@ def seconds(text: pd.Series, path: Path, name: str) -> np.ndarray:
     if values.isna().any():
         raise ParseError(f"{file_label(path)}: unreadable times in column '{name}'.")
     return values.to_numpy(dtype=float)
+
+
+CUT_LAST_LINE = "cut_last_line"
 
 
 def require(column: str | None, what: str, path: Path) -> str:

@@ -131,7 +131,9 @@ def _drop_cut_last_line(data: pd.DataFrame, path: Path) -> pd.DataFrame:
     bad = numeric.isna().any(axis=1).to_numpy()
     if bad[:-1].any() or len(data) == 0:
         raise ParseError(f"{file_label(path)}: an EC-Lab text file with unreadable data lines.")
-    return numeric.iloc[:-1] if bad[-1] else numeric
+    out = numeric.iloc[:-1] if bad[-1] else numeric
+    out.attrs["cut_last_line"] = bool(bad[-1])  # said in the result's warnings
+    return out
 
 
 _QUANTITIES = {
@@ -186,6 +188,7 @@ def _cycling_table(data: pd.DataFrame) -> pd.DataFrame:
             step_type=np.where(rest, _table.REST, direction),
             instrument_cycle=None if cycle is None else cycle.astype(np.int64),
             capacity=(counter,),
+            notes={"cut_last_line": data.attrs.get("cut_last_line", False)},
         )
     )
 

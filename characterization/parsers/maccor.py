@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import _table
-from ._text import find_column, read_table, require, scale, seconds, unit_of
+from ._text import CUT_LAST_LINE, find_column, read_table, require, scale, seconds, unit_of
 from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
 
@@ -134,6 +134,7 @@ def _records(
             Counter(number("capacity") * scale(needed["capacity"], "Ah", path), segments=step),
         ),
         energy=energy,
+        notes={CUT_LAST_LINE: raw.attrs.get(CUT_LAST_LINE, False)},
     )
 
 

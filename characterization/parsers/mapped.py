@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from . import _table
-from ._text import read_table
+from ._text import CUT_LAST_LINE, read_table
 from ._zip import DEFAULT_LIMITS, UnpackLimits, verify_archive
 from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
@@ -315,5 +315,6 @@ def _normalise(raw: pd.DataFrame, mapping: ColumnMapping, decimal: str, path: Pa
             instrument_cycle=cycle,
             capacity=counters["capacity"],
             energy=counters["energy"],
+            notes={CUT_LAST_LINE: raw.attrs.get(CUT_LAST_LINE, False)},
         )
     )

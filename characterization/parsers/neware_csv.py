@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import _table
-from ._text import find_column, read_table, require, scale, seconds, unit_of
+from ._text import CUT_LAST_LINE, find_column, read_table, require, scale, seconds, unit_of
 from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
 from .neware_nda import neware_step_kind
@@ -72,6 +72,7 @@ def _normalise(raw: pd.DataFrame, cols: dict[str, str | None], path: Path) -> pd
             instrument_cycle=cycle,
             capacity=tuple(Counter(_scaled(raw, cols[k], path), segments=step) for k in capacity),
             energy=tuple(Counter(_scaled(raw, cols[k], path), segments=step) for k in energy),
+            notes={CUT_LAST_LINE: raw.attrs.get(CUT_LAST_LINE, False)},
         )
     )
 

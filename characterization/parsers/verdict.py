@@ -45,10 +45,28 @@ def verdict_of_head(path: str | Path, *, limits: UnpackLimits = DEFAULT_LIMITS) 
 
 
 def verdict_of_table(fmt: str, table: pd.DataFrame, *, mapping: str = "") -> FileVerdict:
-    """After parsing: "read as a Neware .ndax file, 108,563 rows, 320 half cycles"."""
+    """After parsing: "read as a Neware .ndax file, 18,700 rows, 320 half cycles; direction
+    from the step type" (and how the current was recorded when it was not signed as usual)."""
     what = f"a table read through the column mapping “{mapping}”" if mapping else _name(fmt)
     halves = int(table["half_cycle"].max()) if "half_cycle" in table and len(table) else 0
-    return FileVerdict(READ, fmt, f"read as {what}, {len(table):,} rows, {halves:,} half cycles")
+    text = f"read as {what}, {len(table):,} rows, {halves:,} half cycles"
+    direction = table.attrs.get("kiln", {}).get("direction", {})
+    source = _SOURCES.get(direction.get("decided_by", ""))
+    if source:
+        text += f"; direction from {source}"
+    current = direction.get("current", "")
+    if current and not current.startswith("signed, charge positive"):
+        text += f"; current recorded {current.split(';')[0]}"
+    return FileVerdict(READ, fmt, text)
+
+
+_SOURCES = {
+    "step type": "the step types",
+    "current sign": "the current's sign",
+    "voltage trend": "the voltage trend",
+    "voltage trend (sources disagree)": "the voltage trend (step types and current disagreed)",
+    "neighbouring step": "the neighbouring steps",
+}
 
 
 def verdict_of_eis(fmt: str, table: pd.DataFrame) -> FileVerdict:

@@ -50,7 +50,9 @@ def test_a_cycler_file_is_recognised_at_upload_and_read_by_the_worker(sent, tmp_
     assert raw.read_state == ReadState.RECOGNISED
     assert raw.read_message == "recognised as a Neware .ndax file; not read yet"
     assert inspect(raw) == "read"
-    assert raw.read_message == "read as a Neware .ndax file, 18,700 rows, 320 half cycles"
+    assert raw.read_message == (
+        "read as a Neware .ndax file, 18,700 rows, 320 half cycles; direction from the step types"
+    )
     assert job_services.parquet_path(raw.sha256).is_file()  # the analyses reuse this read
 
 

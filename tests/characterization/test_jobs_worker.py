@@ -102,7 +102,7 @@ def test_an_upload_is_analysed_by_the_worker_and_an_identical_rerun_reuses_the_r
     raw.refresh_from_db()  # the worker recorded what it made of the file
     assert (raw.read_state, raw.read_message) == (
         "read",
-        "read as a Neware .ndax file, 18,700 rows, 320 half cycles",
+        "read as a Neware .ndax file, 18,700 rows, 320 half cycles; direction from the step types",
     )
     assert (Path(settings.MEDIA_ROOT) / summary.artifacts[0]["path"]).is_file()
 

@@ -182,3 +182,25 @@ def test_maccor_mims_export_with_name_lines_and_magnitude_current_is_read(tmp_pa
     assert caps.loc[1, "charge_capacity_mah"] == pytest.approx(1.0)
     assert caps.loc[1, "discharge_capacity_mah"] == pytest.approx(0.9)
     assert "magnitude" in table.attrs["kiln"]["direction"]["current"]
+
+
+def test_a_last_line_cut_mid_record_is_left_out_and_said(tmp_path: Path) -> None:
+    export = tmp_path / "cell.001"
+    export.write_text(MACCOR + "7\t0\t4\t60\t30\t0.00")  # the export stopped mid-line
+    table = read_cycler_file(export).table
+    assert len(table) == 6 and table.attrs["kiln"]["cut_last_line"] is True
+    from characterization.analysis.plausibility import reading_notes
+
+    notes = {n.code: n for n in reading_notes(table, None)}
+    assert "cut off in the middle of a record" in notes["file_truncated"].message
+    assert "magnitude only" in notes["current_sign_convention"].message  # this export has |I|
+
+
+def test_an_ec_lab_text_export_cut_mid_record_says_so_too(tmp_path: Path) -> None:
+    data, _ = load_biologic(cycler_data_dir() / "biologic_yadg_gcpl_4p6V.mpr", "biologic_mpr")
+    _write_mpt(data.drop(columns=["flags"]), tmp_path / "gcpl.mpt")
+    text = (tmp_path / "gcpl.mpt").read_bytes()
+    (tmp_path / "cut.mpt").write_bytes(text[: text.rindex(b"\t", 0, len(text) - 2)])
+    table = read_cycler_file(tmp_path / "cut.mpt").table
+    assert len(table) == len(data) - 1
+    assert table.attrs["kiln"]["cut_last_line"] is True
