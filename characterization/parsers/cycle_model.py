@@ -47,6 +47,7 @@ TREND_MIN_V = 0.005  # a step's voltage trend counts when V moved at least this 
 TURN_V = 0.02  # |I|-only files without steps: the voltage turning back this much ends a step
 NO_CYCLE = -1  # instrument_cycle of a file that records no cycle index
 COUNTER_NOISE_FRACTION = 1e-6  # a counter falling by more than this share of its peak restarted
+NET_COUNTER_FRACTION = 0.05  # ... unless it falls in this share of its records: a net counter
 
 Restart = Literal["restarts", "net", "increments"]
 
@@ -330,20 +331,25 @@ def throughput(counter: Counter, step_index: np.ndarray) -> np.ndarray:
 
     A restarting counter is chained over its segments and over any drop of its value inside
     one (a single capacity column that restarts when the direction changes although the
-    mapping says "per cycle"): a counter never runs backwards, so a drop is a restart.
+    mapping says "per cycle"): such a counter only rises between restarts. One that runs
+    backwards in more than NET_COUNTER_FRACTION of its records is a net counter (charge in
+    minus charge out) whatever it was declared, and is taken step by step like one.
     """
     values = np.nan_to_num(np.asarray(counter.values, dtype=float))
     if counter.kind == "increments":
         return np.cumsum(np.abs(values))
-    if counter.kind == "net":  # per step, |change since the row before the step began|
+    magnitude = np.abs(values)
+    segments = np.zeros(len(values)) if counter.segments is None else counter.segments
+    starts = _changes(np.asarray(segments))
+    noise = COUNTER_NOISE_FRACTION * (float(magnitude.max()) if len(magnitude) else 0.0)
+    drops = np.r_[False, magnitude[1:] < magnitude[:-1] - noise] & ~starts
+    # a restart falls to a fraction of the value; a net counter steps down a little each record
+    small = drops & np.r_[False, magnitude[1:] >= 0.5 * magnitude[:-1]]
+    if counter.kind == "net" or (len(small) and small.mean() > NET_COUNTER_FRACTION):
         first = np.r_[True, step_index[1:] != step_index[:-1]]
         before = np.r_[0.0, values[:-1]][np.flatnonzero(first)]
         return chained(step_index, np.abs(values - before[np.cumsum(first) - 1]))
-    values = np.abs(values)
-    segments = np.zeros(len(values)) if counter.segments is None else counter.segments
-    noise = COUNTER_NOISE_FRACTION * (float(values.max()) if len(values) else 0.0)
-    drops = np.r_[False, values[1:] < values[:-1] - noise]
-    return chained(_changes(np.asarray(segments)) | drops, values, boundaries=True)
+    return chained(starts | drops, magnitude, boundaries=True)
 
 
 def _capacities(

@@ -164,3 +164,32 @@ def test_non_numeric_values_are_a_parse_error(tmp_path: Path) -> None:
 def test_an_inconsistent_mapping_is_refused(change: dict, message: str) -> None:
     with pytest.raises(MappingError, match=message):
         ColumnMapping.from_dict({**BENCH.to_dict(), **change}, name="Bench 3")
+
+
+def test_a_net_capacity_column_declared_as_restarting_per_cycle_is_still_read_right(
+    tmp_path: Path,
+) -> None:
+    # Q counts charge in minus charge out (it falls during the discharge), but the mapping says
+    # it restarts per cycle: a counter that runs backwards in many records is a net counter.
+    rows = ["Time [s],I [mA],U [V],Cycle,Q [mAh]"]
+    q = 0.0
+    for t in range(0, 40):
+        current = 1.0 if t < 20 else -1.0
+        q += current * 0.05 if t else 0.0
+        voltage = 3.0 + 0.05 * t if t < 20 else 4.0 - 0.05 * (t - 20)
+        rows.append(f"{t * 180},{current},{voltage:.3f},1,{q:.4f}")
+    (tmp_path / "net.csv").write_text("\n".join(rows) + "\n")
+    mapping = ColumnMapping(
+        name="net",
+        time_column="Time [s]",
+        voltage_column="U [V]",
+        current_column="I [mA]",
+        current_unit="mA",
+        cycle_column="Cycle",
+        capacity_column="Q [mAh]",
+        capacity_unit="mAh",
+        capacity_restarts="cycle",
+    )
+    caps = cycle_capacities(read_mapped_file(tmp_path / "net.csv", mapping).table)
+    assert caps["charge_capacity_mah"].tolist() == pytest.approx([0.95])
+    assert caps["discharge_capacity_mah"].tolist() == pytest.approx([1.0])
