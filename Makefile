@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
 export DEBUG ?= 1
 
-.PHONY: run test lint format worker web screenshot clean
+.PHONY: run setup test lint format worker web screenshot clean
 
 $(STAMP): requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): requirements.txt
 
 run: $(STAMP)
 	bash scripts/run-dev.sh
+
+# What `make run` does before it serves: .env, migrations, demo data.
+setup: $(STAMP)
+	bash scripts/run-dev.sh --setup-only
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
-from characterization import job_services
+from characterization import job_queries, job_services
 from characterization.analysis import registry
 from characterization.models import (
     AnalysisDefinition,
@@ -29,10 +29,13 @@ from characterization.models import (
     RefinementResult,
 )
 from characterization.parsers import mapped
+from lims import rules
+from lims.admin_rules import RulesAdminMixin, RulesInlineMixin
+from lims.void_admin import VoidFilter, sample_void_filter
 
 
 @admin.register(Electrode)
-class ElectrodeAdmin(SimpleHistoryAdmin):
+class ElectrodeAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "code",
         "name",
@@ -43,7 +46,14 @@ class ElectrodeAdmin(SimpleHistoryAdmin):
         "made_by",
         "made_on",
     )
-    list_filter = ("made_on", "made_by", "casting_method", "current_collector", "solvent")
+    list_filter = (
+        sample_void_filter(),
+        "made_on",
+        "made_by",
+        "casting_method",
+        "current_collector",
+        "solvent",
+    )
     search_fields = (
         "sample__code",
         "sample__name",
@@ -90,7 +100,7 @@ class ElectrodeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(CoinCell)
-class CoinCellAdmin(SimpleHistoryAdmin):
+class CoinCellAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "code",
         "name",
@@ -103,6 +113,7 @@ class CoinCellAdmin(SimpleHistoryAdmin):
         "built_on",
     )
     list_filter = (
+        sample_void_filter(),
         "cell_format",
         "electrode_role",
         "built_by",
@@ -159,7 +170,7 @@ class CoinCellAdmin(SimpleHistoryAdmin):
         return False  # built on the electrode page, which registers the sample and lineage
 
 
-class MeasurementFileInline(admin.TabularInline):
+class MeasurementFileInline(RulesInlineMixin, admin.TabularInline):
     model = MeasurementFile
     extra = 0
     raw_id_fields = ("raw_file",)
@@ -170,7 +181,7 @@ class MeasurementFileInline(admin.TabularInline):
         return False
 
 
-class RefinementResultInline(admin.StackedInline):
+class RefinementResultInline(RulesInlineMixin, admin.StackedInline):
     model = RefinementResult
     extra = 0
     readonly_fields = (
@@ -190,7 +201,7 @@ class RefinementResultInline(admin.StackedInline):
 
 
 @admin.register(Measurement)
-class MeasurementAdmin(SimpleHistoryAdmin):
+class MeasurementAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "code",
         "measurement_type",
@@ -199,7 +210,7 @@ class MeasurementAdmin(SimpleHistoryAdmin):
         "operator",
         "measured_at",
     )
-    list_filter = ("measurement_type", "operator", "measured_at", "instrument")
+    list_filter = (VoidFilter, "measurement_type", "operator", "measured_at", "instrument")
     search_fields = ("sample__code", "subject__code", "subject__name", "instrument")
     list_select_related = ("sample", "subject", "operator")
     raw_id_fields = ("sample", "subject")
@@ -220,7 +231,7 @@ class MeasurementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RawFile)
-class RawFileAdmin(SimpleHistoryAdmin):
+class RawFileAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "original_name",
         "short_sha",
@@ -231,7 +242,14 @@ class RawFileAdmin(SimpleHistoryAdmin):
         "uploaded_by",
         "uploaded_at",
     )
-    list_filter = ("detected_format", "read_state", "uploaded_by", "uploaded_at", "content_type")
+    list_filter = (
+        VoidFilter,
+        "detected_format",
+        "read_state",
+        "uploaded_by",
+        "uploaded_at",
+        "content_type",
+    )
     search_fields = ("sha256", "original_name", "links__measurement__sample__code")
     list_select_related = ("uploaded_by",)
     readonly_fields = (
@@ -256,7 +274,7 @@ class RawFileAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RefinementResult)
-class RefinementResultAdmin(SimpleHistoryAdmin):
+class RefinementResultAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "measurement",
         "phase",
@@ -311,15 +329,16 @@ class AnalysisDefinitionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parameters"].help_text = _parameter_help()
-        self.fields["parameters"].required = False
+        if "parameters" in self.fields:  # absent from a read-only (view permission) form
+            self.fields["parameters"].help_text = _parameter_help()
+            self.fields["parameters"].required = False
 
     def clean_parameters(self):
         return self.cleaned_data.get("parameters") or {}
 
 
 @admin.register(AnalysisDefinition)
-class AnalysisDefinitionAdmin(SimpleHistoryAdmin):
+class AnalysisDefinitionAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     """Lab managers choose which analyses run, with which parameters, on which measurements."""
 
     form = AnalysisDefinitionForm
@@ -346,17 +365,9 @@ class AnalysisDefinitionAdmin(SimpleHistoryAdmin):
     def job_count(self, obj: AnalysisDefinition) -> int:
         return obj._jobs
 
-    def _may_manage(self, request) -> bool:
-        return request.user.has_perm("characterization.manage_analysisdefinition")
-
-    def has_add_permission(self, request) -> bool:
-        return self._may_manage(request)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return self._may_manage(request)
-
     def has_delete_permission(self, request, obj=None) -> bool:
-        return self._may_manage(request) and (obj is None or not obj.jobs.exists())
+        allowed = super().has_delete_permission(request, obj)  # lab managers (lims.rules)
+        return allowed and (obj is None or not obj.jobs.exists())
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -376,10 +387,13 @@ class AnalysisDefinitionAdmin(SimpleHistoryAdmin):
                 self.message_user(request, f"{definition.name}: {problems}.", messages.ERROR)
             else:
                 self.message_user(request, f"{definition.name}: {report}.", messages.SUCCESS)
+                waiting = definition.jobs.all()  # those queued while the broker is down
+                if note := job_queries.broker_note(waiting):
+                    self.message_user(request, f"{definition.name}: {note}", messages.WARNING)
 
 
 @admin.register(AnalysisJob)
-class AnalysisJobAdmin(admin.ModelAdmin):
+class AnalysisJobAdmin(RulesAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "status",
@@ -393,7 +407,7 @@ class AnalysisJobAdmin(admin.ModelAdmin):
         "enqueued_at",
         "finished_at",
     )
-    list_filter = ("status", "kind", "definition", "reused", "worker")
+    list_filter = (VoidFilter, "status", "kind", "definition", "reused", "worker")
     search_fields = (
         "measurement__sample__code",
         "measurement__subject__code",
@@ -423,19 +437,31 @@ class AnalysisJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected queued or running jobs", permissions=("change",))
     def cancel_jobs(self, request, queryset):
-        cancelled = sum(job_services.job_cancel(job=job, user=request.user) for job in queryset)
+        jobs = self._runnable(request, queryset)
+        cancelled = sum(job_services.job_cancel(job=job, user=request.user) for job in jobs)
         self.message_user(request, f"{cancelled} job(s) cancelled.", messages.SUCCESS)
 
     @admin.action(description="Re-run the selected jobs", permissions=("change",))
     def rerun_jobs(self, request, queryset):
-        jobs = [job_services.job_rerun(job=job, user=request.user) for job in queryset]
+        jobs = self._runnable(request, queryset)
+        jobs = [job_services.job_rerun(job=job, user=request.user) for job in jobs]
         self.message_user(request, f"{len(jobs)} job(s) queued or reused.", messages.SUCCESS)
+        if note := job_queries.broker_note(jobs):
+            self.message_user(request, note, messages.WARNING)
+
+    def _runnable(self, request, queryset) -> list[AnalysisJob]:
+        """The selected jobs the user may run (lims.rules); the others are named and left."""
+        jobs = list(queryset.select_related("measurement__sample", "measurement__operator"))
+        refused = [job for job in jobs if not rules.allowed(request.user, "run", job)]
+        for job in refused:
+            self.message_user(request, rules.refusal(request.user, "run", job), messages.ERROR)
+        return [job for job in jobs if job not in refused]
 
 
 @admin.register(AnalysisResult)
-class AnalysisResultAdmin(admin.ModelAdmin):
+class AnalysisResultAdmin(RulesAdminMixin, admin.ModelAdmin):
     list_display = ("short_key", "kind", "kind_version", "parser_version", "created_at")
-    list_filter = ("kind", "kind_version", "parser_version")
+    list_filter = (VoidFilter, "kind", "kind_version", "parser_version")
     search_fields = ("cache_key", "input_checksums")
     readonly_fields = [f.name for f in AnalysisResult._meta.fields]
     date_hierarchy = "created_at"
@@ -541,7 +567,7 @@ class InstrumentMappingForm(forms.ModelForm):
 
 
 @admin.register(InstrumentMapping)
-class InstrumentMappingAdmin(SimpleHistoryAdmin):
+class InstrumentMappingAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     """Column mappings of generic CSV/XLSX exports, one per instrument: uploads to a
     measurement of that instrument that no cycler reader recognises are read with it."""
 

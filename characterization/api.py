@@ -18,6 +18,7 @@ from characterization.analysis.errors import AnalysisError
 from characterization.analysis.structure import Reading, layered_metrics, reading_of
 from lims import quantities
 from lims.api_errors import domain_error_response, errors_response
+from lims.api_permissions import COMPUTE, RulesPermission
 from lims.validators import bounded
 
 
@@ -71,12 +72,18 @@ class LayeredMetricsIn(serializers.Serializer):
 
 
 class DiscMetricsView(APIView):
+    permission_classes = [RulesPermission]
+    kiln_rule = COMPUTE
+
     @extend_schema(request=DiscMetricsIn, responses=dict)
     def post(self, request: Request) -> Response:
         return _compute(DiscMetricsIn, request, disc_metrics)
 
 
 class LayeredMetricsView(APIView):
+    permission_classes = [RulesPermission]
+    kiln_rule = COMPUTE
+
     @extend_schema(request=LayeredMetricsIn, responses=dict)
     def post(self, request: Request) -> Response:
         return _compute(LayeredMetricsIn, request, layered_metrics)

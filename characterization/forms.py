@@ -489,6 +489,7 @@ class CellFilterForm(forms.Form):
     )
     built_from = forms.DateField(label="Built from", required=False, widget=_date_input())
     built_to = forms.DateField(label="to", required=False, widget=_date_input())
+    void = forms.BooleanField(label="Show void cells", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -503,6 +504,7 @@ class CellFilterForm(forms.Form):
             builder=builder.pk if builder else None,
             built_from=data.get("built_from"),
             built_to=data.get("built_to"),
+            void=bool(data.get("void")),
         )
 
 
@@ -514,6 +516,7 @@ class MeasurementFilterForm(forms.Form):
     operator = forms.ModelChoiceField(
         label="Operator", queryset=None, required=False, empty_label="anyone"
     )
+    void = forms.BooleanField(label="Show void measurements", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -526,6 +529,7 @@ class MeasurementFilterForm(forms.Form):
             q=(data.get("q") or "").strip(),
             measurement_type=data.get("measurement_type") or "",
             operator=operator.pk if operator else None,
+            void=bool(data.get("void")),
         )
 
 

@@ -37,6 +37,13 @@ LIST_LIMIT = 200
 COMPARE_KIND = "cycling_summary"
 # Figures a result page draws first, in this order; any others follow.
 FIGURE_ORDER = ("capacity", "mean_voltage", "dqdv", "rate")
+# Jobs whose results pages and comparisons use: void records are kept, never used.
+IN_USE = Q(
+    voided_at__isnull=True,
+    result__voided_at__isnull=True,
+    raw_file__voided_at__isnull=True,
+    measurement__voided_at__isnull=True,
+)
 
 
 def jobs() -> QuerySet[AnalysisJob]:
@@ -49,10 +56,13 @@ def jobs() -> QuerySet[AnalysisJob]:
 class JobFilters:
     status: str = ""
     q: str = ""
+    void: bool = False  # list void jobs (and the jobs of void measurements) too
 
 
 def jobs_for_index(filters: JobFilters) -> list[AnalysisJob]:
     rows = jobs().defer("result__summary", "result__figures")
+    if not filters.void:
+        rows = rows.filter(voided_at__isnull=True, measurement__voided_at__isnull=True)
     if filters.status:
         rows = rows.filter(status=filters.status)
     if filters.q:
@@ -101,11 +111,27 @@ def job_status(pk: int) -> AnalysisJob:
     ).get(pk=pk)
 
 
+def broker_note(jobs: Iterable[AnalysisJob] | QuerySet[AnalysisJob]) -> str | None:
+    """A sentence for the page when some of these jobs could not be sent (the job broker is
+    down: job_send left them queued, "waiting for the job broker"), else None."""
+    ids = jobs.values("pk") if isinstance(jobs, QuerySet) else [job.pk for job in jobs]
+    waiting = AnalysisJob.objects.filter(
+        pk__in=ids, status=JobStatus.QUEUED, progress_message=job_services.BROKER_WAIT_MESSAGE
+    ).count()
+    if not waiting:
+        return None
+    what = "the job is" if waiting == 1 else f"{waiting} jobs are"
+    return (
+        f"The job broker is not reachable: {what} queued and will be sent to a worker when it "
+        "is back."
+    )
+
+
 def jobs_of_measurement(measurement: Measurement) -> list[AnalysisJob]:
     return list(
         jobs()
         .defer("result__summary", "result__figures")
-        .filter(measurement=measurement)
+        .filter(measurement=measurement, voided_at__isnull=True)
         .order_by("raw_file_id", "definition__name", "-created_at")
     )
 
@@ -113,7 +139,7 @@ def jobs_of_measurement(measurement: Measurement) -> list[AnalysisJob]:
 def latest_results_of_measurement(measurement: Measurement) -> list[AnalysisJob]:
     """The newest succeeded job per (definition, file), with its result (figures included)."""
     seen, latest = set(), []
-    rows = jobs().filter(measurement=measurement, status=JobStatus.SUCCEEDED)
+    rows = jobs().filter(IN_USE, measurement=measurement, status=JobStatus.SUCCEEDED)
     for job in rows.order_by("raw_file_id", "definition__name", "-finished_at", "-id"):
         key = (job.definition_id, job.raw_file_id)
         if key not in seen:
@@ -407,7 +433,7 @@ def latest_results_of_cell(cell_sample: Sample) -> list[AnalysisJob]:
     rows = (
         jobs()
         .defer("result__figures", "result__summary")
-        .filter(measurement__subject=cell_sample, status=JobStatus.SUCCEEDED)
+        .filter(IN_USE, measurement__subject=cell_sample, status=JobStatus.SUCCEEDED)
         .order_by("measurement_id", "raw_file_id", "definition__name", "-finished_at", "-id")
     )
     for job in rows:
@@ -535,6 +561,7 @@ class FileRow:
 @dataclass(frozen=True)
 class FileTable:
     rows: list[FileRow]
+    void_count: int = 0  # void files left out of the rows
 
     def __iter__(self):
         return iter(self.rows)
@@ -548,12 +575,15 @@ class FileTable:
         return any(row.unsettled for row in self.rows)
 
 
-def file_rows(measurement: Measurement) -> FileTable:
+def file_rows(measurement: Measurement, *, include_void: bool = False) -> FileTable:
     """Each raw file of the measurement with what Kiln made of it, in a sentence: never a bare
-    dash (a file with no message yet says it has not been looked at)."""
-    links = list(measurement.files.select_related("raw_file", "added_by"))
+    dash (a file with no message yet says it has not been looked at). Void files are counted,
+    and listed only when asked."""
+    links = list(measurement.files.select_related("raw_file__voided_by", "added_by"))
+    shown = [link for link in links if include_void or link.raw_file.voided_at is None]
     mapping = InstrumentMapping.for_instrument(measurement.instrument)
-    return FileTable([_file_row(link, measurement, mapping) for link in links])
+    rows = [_file_row(link, measurement, mapping) for link in shown]
+    return FileTable(rows, void_count=sum(1 for link in links if link.raw_file.voided_at))
 
 
 UNREADABLE_STATES = (ReadState.NOT_CYCLING, ReadState.UNRECOGNISED, ReadState.DAMAGED)
@@ -600,13 +630,13 @@ def _default_sentence(raw: RawFile, state: str) -> str:
 def cells_with_results() -> list[CoinCell]:
     """Coin cells that have a succeeded cycling summary, newest first."""
     cell_ids = (
-        AnalysisJob.objects.filter(kind=COMPARE_KIND, status=JobStatus.SUCCEEDED)
+        AnalysisJob.objects.filter(IN_USE, kind=COMPARE_KIND, status=JobStatus.SUCCEEDED)
         .values_list("measurement__subject_id", flat=True)
         .distinct()
     )
     return list(
         CoinCell.objects.select_related("sample", "electrode__active_material")
-        .filter(sample_id__in=cell_ids)
+        .filter(sample_id__in=cell_ids, sample__voided_at__isnull=True)
         .order_by("-sample__created_at")[:LIST_LIMIT]
     )
 
@@ -616,6 +646,7 @@ def flagged_cell_ids(cell_sample_ids) -> set[int]:
     newest: dict[int, list] = {}
     rows = (
         AnalysisJob.objects.filter(
+            IN_USE,
             kind=COMPARE_KIND,
             status=JobStatus.SUCCEEDED,
             measurement__subject_id__in=list(cell_sample_ids),
@@ -643,6 +674,7 @@ def cycling_jobs_by_cell(cell_sample_ids) -> dict[int, AnalysisJob]:
     newest: dict[int, AnalysisJob] = {}
     done = (
         AnalysisJob.objects.filter(
+            IN_USE,
             kind=COMPARE_KIND,
             status=JobStatus.SUCCEEDED,
             measurement__subject_id__in=list(cell_sample_ids),

@@ -21,7 +21,6 @@ The life of a job (DESIGN.md "How data flows" 4-5):
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import logging
@@ -45,7 +44,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import F, Q
 from django.utils import timezone
 
-from characterization import storage
+from characterization import job_delivery, storage
 from characterization.analysis import registry
 from characterization.analysis.errors import AnalysisError
 from characterization.models import (
@@ -327,7 +326,8 @@ def cycling_files(measurement: Measurement) -> list[RawFile]:
     """Raw files of the measurement a cycling analysis should read: those recognised as cycler
     files, damaged ones that carry a cycler extension (their jobs say what is wrong) and, when
     the instrument has a column mapping, unrecognised tables (.csv, .tsv, .txt, .xlsx)."""
-    raws = [link.raw_file for link in measurement.files.select_related("raw_file")]
+    links = measurement.files.select_related("raw_file").filter(raw_file__voided_at__isnull=True)
+    raws = [link.raw_file for link in links]  # a void file is kept, not analysed again
     mapped = InstrumentMapping.for_instrument(measurement.instrument) is not None
     return [
         raw
@@ -853,16 +853,10 @@ def _read_cache(cache: Path) -> pd.DataFrame | None:
         return None
 
 
-@contextlib.contextmanager
 def _exclusive(lock_path: Path):
-    """An advisory lock between worker processes (flock on a file next to the cache)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    """An advisory lock between worker processes (flock on a file next to the cache, removed
+    again when released: no lock file is left behind)."""
+    return storage.lock_file(lock_path)
 
 
 def _parse_to_cache(raw: RawFile, cache: Path, column_mapping: Mapping | None) -> pd.DataFrame:
@@ -1046,16 +1040,23 @@ class RecoverReport:
     resent: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)  # resent: the broker had lost their message
 
     def as_dict(self) -> dict:
-        return {"resent": self.resent, "requeued": self.requeued, "failed": self.failed}
+        return {
+            "resent": self.resent,
+            "requeued": self.requeued,
+            "failed": self.failed,
+            "lost": self.lost,
+        }
 
 
 def jobs_recover(*, now: datetime | None = None, restarted_worker: str = "") -> RecoverReport:
     """Take back running jobs of dead workers (stale heartbeat, or the worker that just
     restarted under the same name): queued again below KILN_JOB_MAX_ATTEMPTS, else failed.
     Then send queued jobs the broker never received (sent_at empty after RESEND_AFTER_S) or
-    whose message was lost (sent longer than KILN_JOB_STALE_S ago and still queued)."""
+    whose message it lost (job_delivery: no longer in its queue after KILN_JOB_LOST_AFTER_S),
+    and the same for the inspections of stored files."""
     now = now or timezone.now()
     stale_before = now - timedelta(seconds=settings.KILN_JOB_STALE_S)
     report = RecoverReport()
@@ -1064,29 +1065,18 @@ def jobs_recover(*, now: datetime | None = None, restarted_worker: str = "") -> 
         dead |= Q(status=JobStatus.RUNNING, worker=restarted_worker)
     for job in AnalysisJob.objects.filter(dead).only("pk", "attempts", "claim_token"):
         _take_back(job, now=now, report=report)
-    never_sent = Q(sent_at__isnull=True, enqueued_at__lt=now - timedelta(seconds=RESEND_AFTER_S))
-    lost = Q(sent_at__lt=stale_before)
-    waiting = AnalysisJob.objects.filter(never_sent | lost, status=JobStatus.QUEUED)
-    for job_id in waiting.order_by("id").values_list("pk", flat=True):
+    never_sent = AnalysisJob.objects.filter(
+        status=JobStatus.QUEUED,
+        sent_at__isnull=True,
+        enqueued_at__lt=now - timedelta(seconds=RESEND_AFTER_S),
+    )
+    for job_id in never_sent.order_by("id").values_list("pk", flat=True):
         if job_send(job_id):
             report.resent.append(job_id)
-    _resend_inspections(now)
+    report.lost = job_delivery.jobs_resend_lost(now=now)
+    report.resent += report.lost
+    job_delivery.inspections_resend_lost(now=now)
     return report
-
-
-def _resend_inspections(now: datetime) -> None:
-    """Files still "not read yet" a while after upload (the broker was down): sent once more,
-    marked so that a file whose inspection keeps failing is not sent every minute."""
-    forgotten = RawFile.objects.filter(
-        read_state__in=[ReadState.PENDING, ReadState.RECOGNISED],
-        uploaded_at__lt=now - timedelta(seconds=RESEND_AFTER_S),
-    ).exclude(read_message__endswith=_SENT_AGAIN)
-    for raw in forgotten.only("pk", "read_message")[:200]:
-        RawFile.objects.filter(pk=raw.pk).update(read_message=raw.read_message + _SENT_AGAIN)
-        raw_file_inspect_send(raw.pk)
-
-
-_SENT_AGAIN = " (sent to a worker again)"
 
 
 def _take_back(job: AnalysisJob, *, now: datetime, report: RecoverReport) -> None:

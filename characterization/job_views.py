@@ -6,26 +6,27 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from openpyxl import load_workbook
 
 from characterization import job_queries, job_services, profiles
 from characterization.forms import KilnFormMixin
 from characterization.models import AnalysisJob, CoinCell, JobStatus, Measurement
-from lims import tabular
+from lims import rules, tabular
 from lims.models import Sample, SampleKind
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+JOB = {"pk": "pk"}
+MEASUREMENT = {"sample__code": "code"}
 
 # --- jobs section -----------------------------------------------------------------------------
 
@@ -39,12 +40,15 @@ class JobFilterForm(forms.Form):
         label="Search",
         widget=forms.TextInput(attrs={"placeholder": "cell, measurement, file or analysis"}),
     )
+    void = forms.BooleanField(required=False, label="Show void jobs")
 
     def filters(self) -> job_queries.JobFilters:
         if not self.is_valid():
             return job_queries.JobFilters()
         return job_queries.JobFilters(
-            status=self.cleaned_data["status"], q=self.cleaned_data["q"].strip()
+            status=self.cleaned_data["status"],
+            q=self.cleaned_data["q"].strip(),
+            void=self.cleaned_data["void"],
         )
 
 
@@ -100,8 +104,8 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(target or default)
 
 
+@rules.guard("run", "characterization.analysisjob", lookup=JOB)
 @require_POST
-@permission_required("characterization.change_analysisjob", raise_exception=True)
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_or_404(pk)
     if job_services.job_cancel(job=job, user=request.user):
@@ -111,8 +115,8 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reverse("jobs:detail", args=[job.pk]))
 
 
+@rules.guard("run", "characterization.analysisjob", lookup=JOB)
 @require_POST
-@permission_required("characterization.add_analysisjob", raise_exception=True)
 def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     job = _job_or_404(pk)
     new = job_services.job_rerun(job=job, user=request.user)
@@ -120,6 +124,8 @@ def job_rerun(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, f"Job {job.pk} is still {job.get_status_display().lower()}.")
     elif new.reused:
         messages.info(request, f"Job {new.pk}: identical inputs, the stored result was reused.")
+    elif note := job_queries.broker_note([new]):
+        messages.warning(request, f"Job {new.pk}: {note}")
     else:
         messages.success(request, f"Job {new.pk} queued.")
     return redirect("jobs:detail", pk=new.pk)
@@ -134,20 +140,31 @@ def job_table_download(request: HttpRequest, pk: int, name: str, fmt: str) -> Ht
     if path is None:
         raise Http404(f"job {pk} has no table {name}")
     stem = _stem(job, name)
-    if fmt == "csv":
-        return FileResponse(
-            path.open("rb"), as_attachment=True, filename=f"{stem}.csv", content_type="text/csv"
+    header, rows = _stored_table(path)
+    if fmt == "csv":  # the stored table, streamed, every cell safe to open in a spreadsheet
+        response = StreamingHttpResponse(
+            tabular.csv_chunks(header, rows, bom=False), content_type="text/csv"
         )
-    header, *rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
-    book = load_workbook(io.BytesIO(tabular.write_xlsx(header, rows, title=name)))
-    sheet = book.create_sheet("warnings")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
+        return response
     warning_header, warning_rows = job_queries.warning_table([job])
-    sheet.append(warning_header)
-    for row in warning_rows:
-        sheet.append(row)
     out = io.BytesIO()
-    book.save(out)
+    tabular.write_workbook(out, [(name, header, rows), ("warnings", warning_header, warning_rows)])
     return _attachment(out.getvalue(), f"{stem}.xlsx", XLSX_TYPE)
+
+
+def _stored_table(path) -> tuple[list[str], Iterator[list[str]]]:
+    """The header of a stored result table and its rows, read as they are consumed."""
+
+    def rows() -> Iterator[list[str]]:
+        with path.open(encoding="utf-8", newline="") as source:
+            reader = csv.reader(source)
+            next(reader, None)
+            yield from reader
+
+    with path.open(encoding="utf-8", newline="") as source:
+        header = next(csv.reader(source), [])
+    return header, rows()
 
 
 @require_GET
@@ -309,8 +326,8 @@ def _fade_form(request: HttpRequest, measurement: Measurement, form, status: int
     return render(request, template, context, status=status)
 
 
+@rules.guard("run", "characterization.measurement", lookup=MEASUREMENT)
 @require_POST
-@permission_required("characterization.add_analysisjob", raise_exception=True)
 def measurement_fade(request: HttpRequest, code: str) -> HttpResponse:
     """Queue the voltage fade over a chosen window on every cycler file of the measurement."""
     measurement = _measurement_or_404(code)
@@ -338,6 +355,8 @@ def measurement_fade(request: HttpRequest, code: str) -> HttpResponse:
         _fade_errors(form, exc)
         return _fade_form(request, measurement, form)
     notes = _fade_notes(jobs, chosen)
+    if note := job_queries.broker_note(jobs):
+        notes.append((messages.WARNING, note))
     if not request.htmx:
         for level, text in notes:
             messages.add_message(request, level, text)
@@ -433,19 +452,22 @@ def measurement_profiles(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "characterization/jobs/_profiles.html", context)
 
 
+@rules.guard("run", "characterization.measurement", lookup=MEASUREMENT)
 @require_POST
-@permission_required("characterization.add_analysisjob", raise_exception=True)
 def measurement_run(request: HttpRequest, code: str) -> HttpResponse:
     measurement = _measurement_or_404(code)
-    definition = job_queries.runnable_definitions().filter(pk=request.POST.get("definition"))
-    definition = definition.first()
+    chosen = request.POST.get("definition", "")  # an id; anything else chooses nothing
+    definitions = job_queries.runnable_definitions()
+    definition = definitions.filter(pk=chosen).first() if chosen.isdigit() else None
     if definition is None:
         messages.error(request, "Choose an analysis to run.")
     else:
         jobs = job_services.jobs_run_definition(
             definition=definition, measurement=measurement, user=request.user
         )
-        if jobs:
+        if jobs and (note := job_queries.broker_note(jobs)):
+            messages.warning(request, f"{definition.name}: {note}")
+        elif jobs:
             messages.success(request, f"{definition.name}: {len(jobs)} job(s) started.")
         else:
             messages.error(request, "This measurement has no cycler file to analyse.")

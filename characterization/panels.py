@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from characterization.job_queries import IN_USE
 from characterization.models import AnalysisJob, JobStatus
 from lims import panels
 from lims.models import SampleKind
@@ -16,11 +17,14 @@ def analyses_panel(sample, lineage) -> panels.Panel | None:
     if sample.kind == SampleKind.CELL:
         cell_ids = [sample.pk]
     elif sample.kind in POWDER_KINDS:
-        cell_ids = [s.pk for s in lineage.descendants if s.kind == SampleKind.CELL]
+        cell_ids = [
+            s.pk for s in lineage.descendants if s.kind == SampleKind.CELL and s.voided_at is None
+        ]
     else:
         return None
     done = list(
         AnalysisJob.objects.filter(
+            IN_USE,
             kind="cycling_summary",
             status=JobStatus.SUCCEEDED,
             measurement__subject_id__in=cell_ids,

@@ -18,6 +18,7 @@ from characterization.models import (
     RawFile,
 )
 from lims.models import Sample, SampleKind
+from lims.voiding import live
 from synthesis.models import Lot
 
 LIST_LIMIT = 200
@@ -65,10 +66,13 @@ class CellFilters:
     builder: int | None = None
     built_from: datetime.date | None = None
     built_to: datetime.date | None = None
+    void: bool = False  # list void cells (and sheets) too
 
 
-def electrodes_for_index(*, q: str = "") -> QuerySet[Electrode]:
+def electrodes_for_index(*, q: str = "", void: bool = False) -> QuerySet[Electrode]:
     rows = electrodes().annotate(cell_count=Count("cells"))
+    if not void:
+        rows = rows.filter(sample__voided_at__isnull=True)
     if q:
         rows = rows.filter(
             Q(sample__code__icontains=q)
@@ -80,7 +84,7 @@ def electrodes_for_index(*, q: str = "") -> QuerySet[Electrode]:
 
 
 def cells_for_index(filters: CellFilters) -> QuerySet[CoinCell]:
-    rows = cells()
+    rows = cells() if filters.void else cells().filter(sample__voided_at__isnull=True)
     if filters.q:
         q = filters.q
         rows = rows.filter(
@@ -149,8 +153,9 @@ def c_rate_table(cell: CoinCell) -> list[dict]:
     ]
 
 
-def measurements_of(sample: Sample) -> QuerySet[Measurement]:
-    return measurements().filter(subject=sample).prefetch_related(_file_links())
+def measurements_of(sample: Sample, *, include_void: bool = False) -> QuerySet[Measurement]:
+    rows = live(measurements(), include_void=include_void).filter(subject=sample)
+    return rows.prefetch_related(_file_links())
 
 
 def _file_links() -> Prefetch:
@@ -162,10 +167,11 @@ class MeasurementFilters:
     q: str = ""
     measurement_type: str = ""
     operator: int | None = None
+    void: bool = False  # list void measurements too
 
 
 def measurements_for_index(filters: MeasurementFilters) -> QuerySet[Measurement]:
-    rows = measurements()
+    rows = live(measurements(), include_void=filters.void)
     if filters.q:
         q = filters.q
         rows = rows.filter(

@@ -284,6 +284,49 @@ def cell_build_batch(
     registered as a sample of kind cell with the edge electrode -> cell (component, disc mg).
     A bad row (e.g. a disc not heavier than its foil) fails the whole batch, named by index.
     """
+    cells = cell_batch_plan(
+        electrode=electrode, discs=discs, built_by=built_by,
+        foil_disc_mass_mg=foil_disc_mass_mg, cell_format=cell_format,
+        counter_electrode=counter_electrode, separator=separator,
+        electrolyte_name=electrolyte_name, electrolyte_volume_ul=electrolyte_volume_ul,
+        glovebox_o2_ppm=glovebox_o2_ppm, glovebox_h2o_ppm=glovebox_h2o_ppm,
+        one_c_ma_per_g=one_c_ma_per_g, electrode_role=electrode_role, built_on=built_on,
+    )  # fmt: skip
+    first_number = electrode.cells.count() + 1
+    for offset, cell in enumerate(cells):
+        cell.sample = sample_register(
+            kind=SampleKind.CELL,
+            name=f"{electrode.sample.name} – cell {first_number + offset}",
+            owner=built_by,
+            project=electrode.sample.project,
+            location=location,
+            notes=notes,
+            parents=[ParentLink(electrode.sample, EdgeRole.COMPONENT, cell.disc_mass_mg, "mg")],
+        )
+        cell.save()
+    return cells
+
+
+def cell_batch_plan(
+    *,
+    electrode: Electrode,
+    discs: Sequence[DiscRow],
+    built_by,
+    foil_disc_mass_mg: float | None = None,
+    cell_format: str = CellFormat.CR2025,
+    counter_electrode: str = "Li metal",
+    separator: str = "Celgard 2400",
+    electrolyte_name: str = "1 M LiPF6 in EC:DMC (1:1 v/v)",
+    electrolyte_volume_ul: float = 60.0,
+    glovebox_o2_ppm: float | None = None,
+    glovebox_h2o_ppm: float | None = None,
+    one_c_ma_per_g: float | None = None,
+    electrode_role: str = ElectrodeRole.CATHODE,
+    built_on: datetime.date | None = None,
+) -> list[CoinCell]:
+    """The cells cell_build_batch builds, checked and computed but unsaved and without their
+    sample (no query): a ValidationError names a bad disc by index. The sample import saves
+    many of them in bulk (characterization.cell_import)."""
     foil_default = (
         foil_disc_mass_mg if foil_disc_mass_mg is not None else electrode.foil_disc_mass_mg
     )
@@ -328,7 +371,6 @@ def cell_build_batch(
         except AnalysisError as exc:
             errors[f"discs[{index}].{exc.field}"] = exc.message
     _fail(errors)
-    first_number = electrode.cells.count() + 1
     shared = {
         "cell_format": cell_format,
         "counter_electrode": counter_electrode.strip() or "Li metal",
@@ -342,32 +384,20 @@ def cell_build_batch(
         "built_by": built_by,
         "built_on": built_on or timezone.localdate(),
     }
-    cells = []
-    for offset, (row, foil, metric) in enumerate(metrics):
-        sample = sample_register(
-            kind=SampleKind.CELL,
-            name=f"{electrode.sample.name} – cell {first_number + offset}",
-            owner=built_by,
-            project=electrode.sample.project,
-            location=location,
-            notes=notes,
-            parents=[ParentLink(electrode.sample, EdgeRole.COMPONENT, row.disc_mass_mg, "mg")],
+    return [
+        CoinCell(
+            electrode=electrode,
+            disc_diameter_mm=electrode.disc_diameter_mm,
+            disc_mass_mg=row.disc_mass_mg,
+            foil_disc_mass_mg=foil,
+            active_fraction=electrode.active_fraction,
+            disc_area_cm2=metric.disc_area_cm2,
+            active_mass_mg=metric.active_mass_mg,
+            areal_loading_mg_per_cm2=metric.areal_loading_mg_per_cm2,
+            **shared,
         )
-        cells.append(
-            CoinCell.objects.create(
-                sample=sample,
-                electrode=electrode,
-                disc_diameter_mm=electrode.disc_diameter_mm,
-                disc_mass_mg=row.disc_mass_mg,
-                foil_disc_mass_mg=foil,
-                active_fraction=electrode.active_fraction,
-                disc_area_cm2=metric.disc_area_cm2,
-                active_mass_mg=metric.active_mass_mg,
-                areal_loading_mg_per_cm2=metric.areal_loading_mg_per_cm2,
-                **shared,
-            )
-        )
-    return cells
+        for row, foil, metric in metrics
+    ]
 
 
 def cell_build(*, electrode: Electrode, disc_mass_mg: float, built_by, **shared) -> CoinCell:
@@ -456,23 +486,34 @@ def _upload_errors(uploads: Sequence) -> dict[str, str]:
 
 @transaction.atomic
 def raw_file_store(*, upload, uploaded_by) -> tuple[RawFile, bool]:
-    """Store an uploaded file by content; (RawFile, True) if new, the existing row otherwise."""
+    """Store an uploaded file by content; (RawFile, True) if new, the existing row otherwise.
+    The stored name lives and dies with the row: a rollback removes a name this call gave."""
     _fail(_upload_errors([upload]))
     name = os.path.basename(upload.name or "file")[:255]
     try:
-        blob = storage.store_chunks(upload.chunks(), name=name)
+        staged = storage.stage(upload.chunks(), name=name)
     except storage.StorageError as exc:
         _fail({exc.field: exc.message})
-    existing = RawFile.objects.filter(sha256=blob.sha256).first()
+    try:
+        return _raw_file_row(staged, name=name, upload=upload, uploaded_by=uploaded_by)
+    except storage.StorageError as exc:
+        _fail({exc.field: exc.message})
+    finally:
+        staged.discard()  # its content is under its final name (or kept for the commit)
+
+
+def _raw_file_row(staged: storage.Staged, *, name: str, upload, uploaded_by):
+    existing = RawFile.objects.filter(sha256=staged.sha256).first()
     if existing is not None:
+        storage.publish(staged)  # the same bytes again (and a lost file is stored anew)
         return existing, False
     content_type = getattr(upload, "content_type", "") or mimetypes.guess_type(name)[0] or ""
-    verdict = _first_verdict(blob.path)
+    verdict = _first_verdict(staged.path)
     try:
         with transaction.atomic():  # a concurrent upload of the same bytes may win the insert
             raw = RawFile.objects.create(
-                sha256=blob.sha256,
-                size_bytes=blob.size_bytes,
+                sha256=staged.sha256,
+                size_bytes=staged.size_bytes,
                 original_name=name,
                 content_type=content_type[:120],
                 detected_format=verdict.format,
@@ -481,7 +522,9 @@ def raw_file_store(*, upload, uploaded_by) -> tuple[RawFile, bool]:
                 uploaded_by=uploaded_by,
             )
     except IntegrityError:
-        return RawFile.objects.get(sha256=blob.sha256), False
+        storage.publish(staged)
+        return RawFile.objects.get(sha256=staged.sha256), False
+    storage.keep_with_transaction(staged)
     transaction.on_commit(partial(_inspect, raw.pk), robust=True)
     return raw, True
 
@@ -616,6 +659,34 @@ def refinement_record(
 
     a, c, V and z(O) may be typed with esds ('2.8589(1)'); value and esd are stored apart, and
     the volume check uses them (or the rounding of the typed digits)."""
+    values = refinement_values(
+        measurement=measurement,
+        origin=origin,
+        a_angstrom=a_angstrom,
+        c_angstrom=c_angstrom,
+        z_oxygen=z_oxygen,
+        volume_angstrom3=volume_angstrom3,
+        rwp_percent=rwp_percent,
+        occupancies=occupancies,
+        phase=phase,
+    )
+    return RefinementResult.objects.create(measurement=measurement, entered_by=entered_by, **values)
+
+
+def refinement_values(
+    *,
+    measurement: Measurement,
+    origin: str,
+    a_angstrom: RefinedNumber,
+    c_angstrom: RefinedNumber,
+    z_oxygen: RefinedNumber,
+    volume_angstrom3: RefinedNumber | None = None,
+    rwp_percent: float | None = None,
+    occupancies: Mapping[str, float] | None = None,
+    phase: str = "R-3m layered",
+) -> dict:
+    """The checked fields of a refinement result, typed and derived (ValidationError naming the
+    field otherwise): what refinement_record stores and a correction writes."""
     errors: dict[str, str | list[str]] = {}
     if not measurement.is_refinement:
         errors["measurement"] = (
@@ -642,28 +713,26 @@ def refinement_record(
         )
     except AnalysisError as exc:
         _fail({exc.field: exc.message})
-    return RefinementResult.objects.create(
-        measurement=measurement,
-        phase=phase.strip() or "R-3m layered",
-        origin=origin,
-        a_angstrom=a.value,
-        a_esd_angstrom=a.esd,
-        c_angstrom=c.value,
-        c_esd_angstrom=c.esd,
-        volume_angstrom3=volume.value if volume else None,
-        volume_esd_angstrom3=volume.esd if volume else None,
-        z_oxygen=z.value,
-        z_oxygen_esd=z.esd,
-        rwp_percent=rwp_percent,
-        occupancies={site: float(v) for site, v in occupancy_map.items()},
-        slab_thickness_angstrom=metrics.slab_thickness_angstrom,
-        interslab_spacing_angstrom=metrics.interslab_spacing_angstrom,
-        cell_volume_angstrom3=metrics.cell_volume_angstrom3,
-        tm_o_bond_angstrom=metrics.tm_o_bond_angstrom,
-        li_o_bond_angstrom=metrics.li_o_bond_angstrom,
-        warnings=list(metrics.warnings),
-        entered_by=entered_by,
-    )
+    return {
+        "phase": phase.strip() or "R-3m layered",
+        "origin": origin,
+        "a_angstrom": a.value,
+        "a_esd_angstrom": a.esd,
+        "c_angstrom": c.value,
+        "c_esd_angstrom": c.esd,
+        "volume_angstrom3": volume.value if volume else None,
+        "volume_esd_angstrom3": volume.esd if volume else None,
+        "z_oxygen": z.value,
+        "z_oxygen_esd": z.esd,
+        "rwp_percent": rwp_percent,
+        "occupancies": {site: float(v) for site, v in occupancy_map.items()},
+        "slab_thickness_angstrom": metrics.slab_thickness_angstrom,
+        "interslab_spacing_angstrom": metrics.interslab_spacing_angstrom,
+        "cell_volume_angstrom3": metrics.cell_volume_angstrom3,
+        "tm_o_bond_angstrom": metrics.tm_o_bond_angstrom,
+        "li_o_bond_angstrom": metrics.li_o_bond_angstrom,
+        "warnings": list(metrics.warnings),
+    }
 
 
 def _refined_readings(values: Mapping[str, object], errors: dict) -> dict[str, Reading | None]:

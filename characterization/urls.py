@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from characterization import job_views, views
+from characterization import correction_views, job_views, views
 
 cells_urlpatterns = [
     path("", views.cells_index, name="index"),
@@ -11,6 +11,9 @@ cells_urlpatterns = [
     path("electrodes/<str:code>/", views.electrode_detail, name="electrode"),
     path("electrodes/<str:code>/cells/", views.electrode_cells_new, name="electrode-cells"),
     path("<str:code>/", views.cell_detail, name="cell"),
+    path("<str:code>/correct/", correction_views.cell_correct, name="correct"),
+    path("<str:code>/void/", correction_views.cell_void, name="void"),
+    path("<str:code>/rerun-outdated/", correction_views.cell_rerun_outdated, name="rerun-outdated"),
 ]
 
 measurements_urlpatterns = [
@@ -20,6 +23,23 @@ measurements_urlpatterns = [
     path("<str:code>/", views.measurement_detail, name="detail"),
     path("<str:code>/files/", views.measurement_files_add, name="files"),
     path("<str:code>/refinements/", views.refinement_new, name="refinement"),
+    path("<str:code>/correct/", correction_views.measurement_correct, name="correct"),
+    path("<str:code>/void/", correction_views.measurement_void, name="void"),
+    path(
+        "<str:code>/rerun-outdated/",
+        correction_views.measurement_rerun_outdated,
+        name="rerun-outdated",
+    ),
+    path(
+        "<str:code>/refinements/<int:pk>/correct/",
+        correction_views.refinement_correct,
+        name="refinement-correct",
+    ),
+    re_path(
+        r"^(?P<code>[^/]+)/files/(?P<sha256>[0-9a-f]{64})/void/$",
+        correction_views.raw_file_void,
+        name="raw-file-void",
+    ),
 ]
 
 jobs_urlpatterns = [
@@ -28,6 +48,8 @@ jobs_urlpatterns = [
     path("<int:pk>/", job_views.job_detail, name="detail"),
     path("<int:pk>/cancel/", job_views.job_cancel, name="cancel"),
     path("<int:pk>/rerun/", job_views.job_rerun, name="rerun"),
+    path("<int:pk>/void/", correction_views.job_void, name="void"),
+    path("<int:pk>/result/void/", correction_views.result_void, name="result-void"),
     re_path(
         r"^(?P<pk>[0-9]+)/tables/(?P<name>[A-Za-z0-9_-]+)\.(?P<fmt>csv|xlsx)$",
         job_views.job_table_download,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,10 +12,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from characterization import forms, job_queries, queries, services, storage
 from characterization.models import CoinCell, Electrode, Measurement, RawFile
+from lims import rules
 
-
-def _perm(codename: str):
-    return permission_required(f"characterization.{codename}", raise_exception=True)
+MEASUREMENT = {"sample__code": "code"}  # the measurement a URL's <code> names
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -39,7 +37,7 @@ def cells_index(request: HttpRequest) -> HttpResponse:
     filters = filter_form.filters() if request.GET else queries.CellFilters()
     context = {
         "filter_form": filter_form,
-        "electrodes": queries.electrodes_for_index(q=filters.q),
+        "electrodes": queries.electrodes_for_index(q=filters.q, void=filters.void),
         "cells": queries.cells_for_index(filters),
     }
     if request.htmx:
@@ -47,8 +45,8 @@ def cells_index(request: HttpRequest) -> HttpResponse:
     return render(request, "characterization/cells_index.html", context)
 
 
+@rules.guard("create", "characterization.electrode")
 @require_http_methods(["GET", "POST"])
-@_perm("add_electrode")
 def electrode_new(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = forms.ElectrodeForm(initial={"active_material": request.GET.get("powder", "")})
@@ -65,6 +63,7 @@ def electrode_new(request: HttpRequest) -> HttpResponse:
     return render(request, "characterization/electrode_form.html", {"form": form})
 
 
+@rules.guard("create", "characterization.electrode")
 @require_POST
 def slurry_preview(request: HttpRequest) -> HttpResponse:
     """The slurry to weigh for the electrode form's current inputs (htmx partial)."""
@@ -88,8 +87,8 @@ def electrode_detail(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@rules.guard("create", "characterization.coincell")
 @require_POST
-@_perm("add_coincell")
 def electrode_cells_new(request: HttpRequest, code: str) -> HttpResponse:
     """The one form that builds a batch of cells from an electrode sheet."""
     electrode = _get_or_404(queries.electrode_detail, code, Electrode)
@@ -181,8 +180,8 @@ def measurements_index(request: HttpRequest) -> HttpResponse:
     return render(request, "characterization/measurements_index.html", context)
 
 
+@rules.guard("create", "characterization.measurement")
 @require_http_methods(["GET", "POST"])
-@_perm("add_measurement")
 def measurement_new(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         form = forms.MeasurementForm(initial={"subject": request.GET.get("sample", "")})
@@ -242,8 +241,8 @@ def _measurement_context(measurement: Measurement, *, files_form, refinement_for
     }
 
 
+@rules.guard("change", "characterization.measurement", lookup=MEASUREMENT)
 @require_POST
-@_perm("add_measurementfile")
 def measurement_files_add(request: HttpRequest, code: str) -> HttpResponse:
     measurement = _get_or_404(queries.measurement_detail, code, Measurement)
     form = forms.FilesForm(request.POST, request.FILES)
@@ -263,8 +262,8 @@ def measurement_files_add(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "characterization/measurement_detail.html", context)
 
 
+@rules.guard("change", "characterization.measurement", lookup=MEASUREMENT)
 @require_POST
-@_perm("add_refinementresult")
 def refinement_new(request: HttpRequest, code: str) -> HttpResponse:
     measurement = _get_or_404(queries.measurement_detail, code, Measurement)
     form = forms.RefinementForm(request.POST)

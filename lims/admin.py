@@ -1,16 +1,29 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 from simple_history.admin import SimpleHistoryAdmin
 
+from lims.admin_rules import RulesAdminMixin, RulesInlineMixin
 from lims.admin_tools import export_csv, export_xlsx, lineage_list_filters
 from lims.lineage import ancestor_depths, descendant_depths
 from lims.models import Project, Sample, SampleEdge, WorkerHeartbeat
+from lims.void_admin import VoidFilter
 
 admin.site.site_header = "Kiln administration"
 admin.site.site_title = "Kiln admin"
 admin.site.add_action(export_csv)
 admin.site.add_action(export_xlsx)
+
+# People and their API tokens: lab managers only (lims.rules), through the same mixin.
+PEOPLE_ADMINS = ((get_user_model(), UserAdmin), (Group, GroupAdmin), (TokenProxy, TokenAdmin))
+for _model, _admin in PEOPLE_ADMINS:
+    admin.site.unregister(_model)
+    admin.site.register(_model, type(f"Kiln{_admin.__name__}", (RulesAdminMixin, _admin), {}))
 
 
 class LineageFilter(admin.SimpleListFilter):
@@ -32,7 +45,7 @@ class LineageFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=list(walk(sample.pk)))
 
 
-class ParentEdgeInline(admin.TabularInline):
+class ParentEdgeInline(RulesInlineMixin, admin.TabularInline):
     model = SampleEdge
     fk_name = "child"
     extra = 0
@@ -41,7 +54,7 @@ class ParentEdgeInline(admin.TabularInline):
 
 
 @admin.register(Sample)
-class SampleAdmin(SimpleHistoryAdmin):
+class SampleAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = ("code", "kind", "name", "formula", "status", "owner", "project", "created_at")
     list_select_related = ("owner", "project")
     search_fields = ("code", "name", "formula", "notes")
@@ -51,7 +64,8 @@ class SampleAdmin(SimpleHistoryAdmin):
     actions = ["show_ancestors", "show_descendants"]
 
     def get_list_filter(self, request):
-        return ["kind", "status", "owner", "project", LineageFilter, *lineage_list_filters()]
+        filters = ["kind", "status", "owner", "project", LineageFilter]
+        return [VoidFilter, *filters, *lineage_list_filters()]
 
     @admin.action(description="Show ancestors of the selected sample")
     def show_ancestors(self, request, queryset):
@@ -70,12 +84,12 @@ class SampleAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(SimpleHistoryAdmin):
+class ProjectAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = ("code", "name", "created_at")
     search_fields = ("code", "name")
 
 
 @admin.register(WorkerHeartbeat)
-class WorkerHeartbeatAdmin(admin.ModelAdmin):
+class WorkerHeartbeatAdmin(RulesAdminMixin, admin.ModelAdmin):
     list_display = ("worker", "received_at", "written_at")
     readonly_fields = ("worker", "token", "received_at", "written_at")

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.utils import timezone
 
-from lims import sample_filters, tabular
+from lims import sample_filters, tabular, transfers
 
 
-def _columns(modeladmin) -> list[str]:
+def export_columns(modeladmin) -> list[str]:
     return [f for f in modeladmin.get_list_display(None) if f != "action_checkbox"]
 
 
-def _value(modeladmin, obj, name: str):
+def export_value(modeladmin, obj, name: str):
     attr = getattr(modeladmin, name, None)
     if callable(attr):
         return attr(obj)
@@ -23,9 +24,17 @@ def _value(modeladmin, obj, name: str):
     return display() if callable(display) else value() if callable(value) else value
 
 
-def _export(modeladmin, queryset, fmt: str) -> HttpResponse:
-    columns = _columns(modeladmin)
-    rows = [[_value(modeladmin, obj, c) for c in columns] for obj in queryset]
+def _export(modeladmin, request, queryset, fmt: str) -> HttpResponse:
+    """A small selection in the response; a large one is written on the worker (its page
+    offers the download when ready)."""
+    if queryset.count() > transfers.export_sync_rows():
+        pks = list(queryset.order_by("pk").values_list("pk", flat=True))
+        transfer = transfers.admin_export_start(
+            model=modeladmin.model, pks=pks, fmt=fmt, user=request.user
+        )
+        return redirect("transfers:detail", pk=transfer.pk)
+    columns = export_columns(modeladmin)
+    rows = [[export_value(modeladmin, obj, c) for c in columns] for obj in queryset]
     name = modeladmin.model._meta.model_name
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":
@@ -40,12 +49,12 @@ def _export(modeladmin, queryset, fmt: str) -> HttpResponse:
 
 @admin.action(description="Export selected as CSV")
 def export_csv(modeladmin, request, queryset):
-    return _export(modeladmin, queryset, "csv")
+    return _export(modeladmin, request, queryset, "csv")
 
 
 @admin.action(description="Export selected as Excel")
 def export_xlsx(modeladmin, request, queryset):
-    return _export(modeladmin, queryset, "xlsx")
+    return _export(modeladmin, request, queryset, "xlsx")
 
 
 def lineage_list_filters() -> list[type[admin.SimpleListFilter]]:

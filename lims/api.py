@@ -10,22 +10,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lims import sample_filters
+from lims.api_permissions import RulesPermission
 from lims.models import Sample, SampleKind, SampleStatus
 from lims.sample_queries import sample_by_code, sample_lineage, samples_list
 
 
 class SampleOut(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None)
-    project = serializers.CharField(source="project.code", default=None)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True)
+    project = serializers.CharField(source="project.code", default=None, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:
         model = Sample
         fields = ["code", "kind", "name", "formula", "status", "location", "owner", "project",
-                  "created_at", "notes", "url"]  # fmt: skip
+                  "created_at", "notes", "url", "voided_at", "void_reason"]  # fmt: skip
 
     def get_url(self, sample: Sample) -> str:
         return f"/samples/{sample.code}/"
+
+
+def _void_flag(value: str) -> bool:
+    flag = VOID_FLAGS.get(value.strip().lower())
+    if flag is None:
+        raise ValidationError({"void": ["must be true or false"]})
+    return flag
 
 
 def _sample_or_error(code: str, field: str) -> Sample:
@@ -41,10 +49,13 @@ LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="code, name or formula contains"),
     OpenApiParameter("ancestor", str, description="only samples made from this code"),
     OpenApiParameter("descendant", str, description="only samples this code was made from"),
+    OpenApiParameter("void", bool, description="true: list void samples too (kept, not listed)"),
 ]
+VOID_FLAGS = {"true": True, "1": True, "false": False, "0": False, "": False}
 
 
 class SampleList(generics.ListAPIView):
+    permission_classes = [RulesPermission]
     serializer_class = SampleOut
 
     @extend_schema(parameters=LIST_PARAMETERS)
@@ -64,6 +75,7 @@ class SampleList(generics.ListAPIView):
             if params.get("ancestor") else None,
             descendant=_sample_or_error(params["descendant"], "descendant")
             if params.get("descendant") else None,
+            include_void=_void_flag(params.get("void", "")),
         )  # fmt: skip
         for name, sample_filter in sample_filters.registered().items():
             if params.get(name):
@@ -75,6 +87,7 @@ class SampleList(generics.ListAPIView):
 
 
 class SampleDetail(generics.RetrieveAPIView):
+    permission_classes = [RulesPermission]
     serializer_class = SampleOut
 
     def get_object(self) -> Sample:
@@ -85,6 +98,8 @@ class SampleDetail(generics.RetrieveAPIView):
 
 
 class SampleLineage(APIView):
+    permission_classes = [RulesPermission]
+
     @extend_schema(responses=dict)
     def get(self, request: Request, code: str) -> Response:
         """{"sample", "nodes": [sample + "generation"], "edges": [parent, child, role, ...]}"""

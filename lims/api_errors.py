@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rest_framework import exceptions, status
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -50,3 +52,40 @@ def domain_error_response(exc: ValueError) -> Response:
     """A pure-domain error (ChemistryError, AnalysisError: `.field` + `.message`) as HTTP 400."""
     field = getattr(exc, "field", None) or "non_field_errors"
     return errors_response({field: [getattr(exc, "message", None) or str(exc)]})
+
+
+# --- the errors in the OpenAPI schema ---------------------------------------------------------
+
+
+class ErrorsOut(serializers.Serializer):
+    """Every API error: the field names (dotted for nested ones, "non_field_errors" for the
+    request as a whole) with their messages."""
+
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text='field -> messages, e.g. {"formula": ["unknown element \'Xx\'"]}',
+    )
+
+
+ERROR_RESPONSES = {
+    "400": "bad input: each field named with its problem (also a NUL byte or text that is not "
+    "valid UTF-8 anywhere in the request)",
+    "403": "not signed in (session or `Authorization: Token <key>`), or the role does not allow it",
+}
+NOT_FOUND = "no record with this code"
+
+
+class KilnAutoSchema(AutoSchema):
+    """drf-spectacular's schema, with the errors every Kiln API operation can answer: 400 and
+    403 everywhere, 404 where the path names a record."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        errors = dict(ERROR_RESPONSES)
+        if "{" in self.path:  # a path parameter: the code of a record
+            errors["404"] = NOT_FOUND
+        for code, description in errors.items():
+            if code not in responses:
+                response = OpenApiResponse(ErrorsOut, description=description)
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses

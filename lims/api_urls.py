@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from characterization.api import DiscMetricsView, LayeredMetricsView
 from lims.api import SampleDetail, SampleLineage, SampleList
+from lims.api_permissions import RulesPermission
 from synthesis.api_chemistry import CoatingView, MolarMassView, PlanView
 
 v1 = [
@@ -19,6 +20,12 @@ v1 = [
 ]
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "schema/", SpectacularAPIView.as_view(permission_classes=[RulesPermission]), name="schema"
+    ),
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[RulesPermission]),
+        name="api-docs",
+    ),
 ]

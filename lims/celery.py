@@ -12,6 +12,9 @@ from celery.signals import worker_process_init
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
 
 try:  # a bad environment is one line naming the variable, also for `celery -A lims worker`
+    from lims.dotenv import load_checkout_env
+
+    load_checkout_env()  # the development .env of `make run`; the environment wins
     import lims.settings  # noqa: F401
 except Exception as exc:  # ConfigError; imported lazily to keep this module light
     if type(exc).__name__ != "ConfigError":

@@ -1,15 +1,16 @@
-"""Bulk import (with dry run) and export of samples in the same CSV/Excel columns."""
+"""Bulk import (with dry run) and export of samples in the same CSV/Excel columns. Large
+files and lists go to the worker (lims.transfers): the request only saves and queues them."""
 
 from __future__ import annotations
 
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
 
-from lims import sample_import, tabular
-from lims.sample_queries import sample_by_code, samples_list
+from lims import rules, sample_import, tabular, transfers
 
 
 class SampleImportForm(forms.Form):
@@ -22,33 +23,51 @@ class SampleImportForm(forms.Form):
     dry_run = forms.BooleanField(required=False, initial=True, label="Dry run: check, save nothing")
 
     def clean_file(self):
+        """The rows of a small file; a large one's bytes, read on the worker."""
         upload = self.cleaned_data["file"]
         if upload.size > settings.KILN_MAX_UPLOAD_MB * 1024 * 1024:
             raise forms.ValidationError(f"the file is over {settings.KILN_MAX_UPLOAD_MB} MB")
+        data = upload.read()
+        if tabular.count_rows(data) > transfers.import_sync_rows():
+            return data
         try:
-            return tabular.read_table(upload.read())
+            return tabular.read_table(data)
         except tabular.TableError as exc:
             raise forms.ValidationError(str(exc)) from None
 
 
+@rules.guard("create", "lims.sample")
+@require_http_methods(["GET", "POST"])
 def sample_import_view(request: HttpRequest) -> HttpResponse:
     form = SampleImportForm(request.POST or None, request.FILES or None)
     report = None
     if request.method == "POST" and form.is_valid():
-        report = sample_import.samples_import(
-            rows=form.cleaned_data["file"], mode=form.cleaned_data["mode"],
-            dry_run=form.cleaned_data["dry_run"], user=request.user,
-        )  # fmt: skip
-    context = {"form": form, "report": report, "columns": sample_import.columns()}
+        table, options = form.cleaned_data["file"], {
+            "mode": form.cleaned_data["mode"], "dry_run": form.cleaned_data["dry_run"],
+            "user": request.user,
+        }  # fmt: skip
+        if isinstance(table, bytes):  # a large file: imported on the worker, its page polls
+            name = request.FILES["file"].name
+            transfer = transfers.import_start(data=table, name=name, **options)
+            return redirect("transfers:detail", pk=transfer.pk)
+        report = sample_import.samples_import(rows=table, **options)
+    context = {
+        "form": form, "report": report, "columns": sample_import.columns(),
+        "sync_rows": transfers.import_sync_rows(),
+    }  # fmt: skip
     return render(request, "lims/sample_import.html", context)
 
 
+@require_GET
 def sample_export_view(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The sample list as filtered on the page, in the import columns."""
-    params = request.GET
-    ancestor = sample_by_code(params.get("ancestor", "")) if params.get("ancestor") else None
-    qs = samples_list(kind=params.get("kind", ""), status=params.get("status", ""),
-                      search=params.get("q", ""), ancestor=ancestor).order_by("code")  # fmt: skip
+    """The sample list as filtered on the page, in the import columns; a long list is offered
+    as a file the worker writes (lims.transfers)."""
+    filters = {k: request.GET.get(k, "").strip() for k in transfers.SAMPLE_FILTERS}
+    qs = transfers.samples_for_export(filters)
+    count = qs.count()
+    if count > transfers.export_sync_rows():
+        context = {"count": count, "filters": filters, "fmt": fmt}
+        return render(request, "lims/transfer_samples_offer.html", context)
     rows = sample_import.export_rows(qs)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if fmt == "xlsx":

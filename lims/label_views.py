@@ -6,6 +6,7 @@ import segno
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.http import require_GET
 
 from lims.models import Sample
 from lims.sample_queries import sample_by_code, samples_list
@@ -13,6 +14,7 @@ from lims.sample_queries import sample_by_code, samples_list
 MAX_LABELS = 200
 
 
+@require_GET
 def label_sheet(request: HttpRequest) -> HttpResponse:
     """?codes=A,B,... or ?ancestor=CODE&kind=cell: a sheet of labels that prints on A4."""
     codes = [c.strip() for c in request.GET.get("codes", "").split(",") if c.strip()]

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from lims.voiding import audited_history, void_constraint, void_fields
+
 
 class Project(models.Model):
     code = models.SlugField(max_length=40, unique=True)
@@ -63,7 +65,8 @@ class Sample(models.Model):
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
     notes = models.TextField(blank=True)
-    history = HistoricalRecords()
+    voided_at, voided_by, void_reason = void_fields()
+    history = audited_history()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -73,10 +76,15 @@ class Sample(models.Model):
             models.CheckConstraint(
                 condition=models.Q(kind__in=SampleKind.values), name="sample_kind_known"
             ),
+            void_constraint("sample"),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
 
 class SampleCodeCounter(models.Model):
@@ -113,7 +121,7 @@ class SampleEdge(models.Model):
     amount = models.FloatField(null=True, blank=True)
     amount_unit = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         constraints = [
@@ -149,3 +157,67 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} at {self.written_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TransferKind(models.TextChoices):
+    ELN = "eln", ".eln archive"
+    SAMPLES = "samples", "sample list export"
+    ADMIN = "admin", "admin list export"
+    IMPORT = "import", "sample import"
+
+
+class TransferStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class Transfer(models.Model):
+    """An export or import run on the worker (lims.transfers), so no web request builds a large
+    file: who asked, its progress, the file it wrote (or read) under MEDIA_ROOT/transfers/."""
+
+    kind = models.CharField(max_length=12, choices=TransferKind.choices)
+    status = models.CharField(
+        max_length=12, choices=TransferStatus.choices, default=TransferStatus.QUEUED
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    params = models.JSONField(default=dict, blank=True)  # what to export, or the import's options
+    title = models.CharField(max_length=200)  # "CELL-2026-0001 with its lineage (.eln)"
+    progress_percent = models.PositiveSmallIntegerField(default=0)
+    progress_message = models.CharField(max_length=200, blank=True)
+    file_path = models.CharField(max_length=500, blank=True)  # relative to MEDIA_ROOT
+    file_name = models.CharField(max_length=255, blank=True)  # the download's name
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)  # an import's report
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requested_by", "-created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(progress_percent__lte=100), name="transfer_progress_percent"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=TransferKind.values), name="transfer_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=TransferStatus.values),
+                name="transfer_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_status_display().lower()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (TransferStatus.QUEUED, TransferStatus.RUNNING)

@@ -29,12 +29,15 @@ def role_label(user) -> str:
 
 
 def dashboard_cards() -> list[dict]:
-    """One card per section, counting what each app has (apps not built yet count 0)."""
-    cells = Sample.objects.filter(kind=SampleKind.CELL).count()
+    """One card per section, counting what each app has (apps not built yet count 0); void
+    records are kept but not counted."""
+    samples = Sample.objects.filter(voided_at__isnull=True)
+    cells = samples.filter(kind=SampleKind.CELL).count()
     return [
-        {"title": "Samples", "section": "samples", "count": Sample.objects.count(),
+        {"title": "Samples", "section": "samples", "count": samples.count(),
          "hint": "powders, electrodes, cells"},
-        {"title": "Synthesis", "section": "synthesis", "count": _count("synthesis", "Batch"),
+        {"title": "Synthesis", "section": "synthesis",
+         "count": _count("synthesis", "Batch", voided_at__isnull=True),
          "hint": "batches planned and made"},
         {"title": "Cells", "section": "cells", "count": cells, "hint": "coin cells built"},
         {"title": "Jobs", "section": "jobs",

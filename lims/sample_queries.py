@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 
 from lims.lineage import ancestor_depths, descendant_depths
 from lims.models import Sample, SampleEdge
+from lims.voiding import live
 
 MAX_GRAPH_NODES = 120  # a drawing beyond this is unreadable; the lists below it still show all
 
@@ -38,9 +39,11 @@ def samples_list(
     search: str = "",
     ancestor: Sample | None = None,
     descendant: Sample | None = None,
+    include_void: bool = False,
 ) -> QuerySet[Sample]:
-    """Samples filtered as the list page, the admin and the API filter them."""
-    qs = Sample.objects.select_related("owner", "project")
+    """Samples filtered as the list page, the admin and the API filter them (void samples
+    only when asked: they are kept, not listed)."""
+    qs = live(Sample.objects.select_related("owner", "project"), include_void=include_void)
     if kind:
         qs = qs.filter(kind=kind)
     if status:
@@ -72,3 +75,12 @@ def sample_lineage(sample: Sample) -> Lineage:
         )
     )
     return Lineage(focus=sample, generations=generations, samples=samples, edges=edges)
+
+
+def void_ancestors(sample: Sample) -> list[Sample]:
+    """The void samples `sample` descends from, nearest first (two queries)."""
+    depths = ancestor_depths(sample.pk)
+    if not depths:
+        return []
+    void = Sample.objects.filter(pk__in=list(depths), voided_at__isnull=False)
+    return sorted(void, key=lambda s: depths[s.pk])

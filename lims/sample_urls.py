@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lims import import_views, label_views, sample_views
+from lims import correction_views, import_views, label_views, sample_views
 
 app_name = "samples"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("export.<str:fmt>", import_views.sample_export_view, {}, name="export"),
     path("<str:code>/", sample_views.sample_detail, name="detail"),
     path("<str:code>/export.eln", sample_views.sample_eln_export, name="eln-export"),
+    path("<str:code>/correct/", correction_views.sample_correct, name="correct"),
+    path("<str:code>/void/", correction_views.sample_void, name="void"),
 ]

@@ -5,20 +5,24 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
 
-from lims import exports, panels
+from lims import panels, transfer_views
 from lims.audit import audit_rows
 from lims.graph_layout import NODE_H, NODE_W, layered_layout
 from lims.models import SampleKind, SampleStatus
 from lims.sample_queries import MAX_GRAPH_NODES, sample_by_code, sample_lineage, samples_list
 
 
+@require_GET
 def sample_list(request: HttpRequest) -> HttpResponse:
-    params = {k: request.GET.get(k, "").strip() for k in ("kind", "status", "q", "ancestor")}
+    keys = ("kind", "status", "q", "ancestor", "void")
+    params = {k: request.GET.get(k, "").strip() for k in keys}
     ancestor = sample_by_code(params["ancestor"]) if params["ancestor"] else None
     qs = samples_list(
-        kind=params["kind"], status=params["status"], search=params["q"], ancestor=ancestor
-    )
+        kind=params["kind"], status=params["status"], search=params["q"], ancestor=ancestor,
+        include_void=params["void"] == "1",
+    )  # fmt: skip
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -32,6 +36,7 @@ def sample_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@require_GET
 def sample_detail(request: HttpRequest, code: str) -> HttpResponse:
     sample = sample_by_code(code)
     if sample is None:
@@ -65,12 +70,8 @@ def _graph(lineage) -> dict | None:
             "height": layout.height, "node_w": NODE_W, "node_h": NODE_H}  # fmt: skip
 
 
+@require_GET
 def sample_eln_export(request: HttpRequest, code: str) -> HttpResponse:
-    """Download the sample with its lineage, records and raw files as an .eln archive."""
-    sample = sample_by_code(code)
-    if sample is None:
-        raise Http404(f"No sample {code}")
-    response = HttpResponse(content_type="application/vnd.eln+zip")
-    response["Content-Disposition"] = f'attachment; filename="{sample.code}.eln"'
-    exports.eln_write(response, sample_lineage(sample), author=request.user.get_username())
-    return response
+    """The sample with its lineage, records and raw files as an .eln archive: offered here,
+    built on the worker (lims.transfer_views)."""
+    return transfer_views.eln_offer(request, code)

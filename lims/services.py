@@ -51,6 +51,21 @@ def sample_code_allocate(*, kind: str, year: int | None = None) -> str:
     return f"{prefix}-{year}-{counter.last:04d}"
 
 
+def sample_codes_allocate(*, kind: str, count: int, year: int | None = None) -> list[str]:
+    """`count` consecutive new codes for a kind under one lock of its counter (bulk import)."""
+    prefix = CODE_PREFIX[SampleKind(kind)]
+    year = year or timezone.localdate().year
+    with transaction.atomic():
+        SampleCodeCounter.objects.bulk_create(
+            [SampleCodeCounter(prefix=prefix, year=year)], ignore_conflicts=True
+        )
+        counter = SampleCodeCounter.objects.select_for_update().get(prefix=prefix, year=year)
+        first = counter.last + 1
+        counter.last += count
+        counter.save(update_fields=["last"])
+    return [f"{prefix}-{year}-{number:04d}" for number in range(first, first + count)]
+
+
 @transaction.atomic
 def sample_register(
     *,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from celery.schedules import crontab
+
 from lims.envconfig import (
     ConfigError,
     database_config,
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "lims.input_guard.InputGuardMiddleware",  # NUL bytes, invalid UTF-8: 400, never a 500
     "lims.middleware.KilnLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -115,6 +118,16 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
 KILN_MAX_UPLOAD_MB = env_int("KILN_MAX_UPLOAD_MB", 512)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Large uploads are spooled to MEDIA_ROOT/tmp/uploads/ (characterization.storage), not to the
+# system's temporary folder, where a killed web worker's spool files would stay unseen;
+# storage_check sweeps them. (FILE_UPLOAD_TEMP_DIR stays unset: the handler follows MEDIA_ROOT.)
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "characterization.storage.UploadTempFileHandler",
+]
+# storage_check removes files without a database row, and what interrupted uploads, parses
+# and locks left behind, once they are this old (an upload in progress is never touched).
+KILN_STORAGE_GRACE_S = env_int("KILN_STORAGE_GRACE_S", 24 * 3600, minimum=600)
 
 # --- Damaged and hostile files (characterization/parsers/_zip.py) ---------------------------
 # A zip-based upload (.ndax, .xlsx) is refused, before anything is unpacked, when its members
@@ -166,6 +179,14 @@ CELERY_TIMEZONE = TIME_ZONE
 # A job whose worker stopped sending progress for this long is taken back (the worker died).
 KILN_JOB_STALE_S = env_int("KILN_JOB_STALE_S", CELERY_TASK_TIME_LIMIT + 300)
 KILN_JOB_MAX_ATTEMPTS = env_int("KILN_JOB_MAX_ATTEMPTS", 3)
+# A job (or a file's inspection) queued this long whose message is no longer in the broker
+# (Redis restarted without persistence, the queue was purged) is sent again.
+KILN_JOB_LOST_AFTER_S = env_int("KILN_JOB_LOST_AFTER_S", 90, minimum=5)
+# Exports and imports larger than this are built on the worker (lims.transfers); their files
+# are removed this many days later.
+KILN_EXPORT_SYNC_ROWS = env_int("KILN_EXPORT_SYNC_ROWS", 2000, minimum=0)
+KILN_IMPORT_SYNC_ROWS = env_int("KILN_IMPORT_SYNC_ROWS", 1000, minimum=0)
+KILN_TRANSFER_KEEP_DAYS = env_int("KILN_TRANSFER_KEEP_DAYS", 7, minimum=1)
 # Plausibility: specific capacities above this are flagged when the active material's formula
 # is unknown (with a formula, its theoretical capacity n·F/(3.6·M) is the limit). No cathode
 # reaches 500 mAh/g (Li2MnO3: 459); no anode 4200 (Si as Li22Si5).
@@ -173,9 +194,15 @@ KILN_CAPACITY_CEILING_MAH_G = {
     "cathode": env_int("KILN_CAPACITY_CEILING_CATHODE_MAH_G", 500, minimum=1),
     "anode": env_int("KILN_CAPACITY_CEILING_ANODE_MAH_G", 4200, minimum=1),
 }
-# Every minute: re-send jobs the broker never received, take back jobs of dead workers.
+# Every minute: re-send jobs the broker never received or lost, take back jobs of dead
+# workers. Weekly: check the file store against the database (its result is on the dashboard).
 CELERY_BEAT_SCHEDULE = {
     "kiln-jobs-recover": {"task": "characterization.jobs_recover", "schedule": 60.0},
+    "kiln-storage-check": {
+        "task": "characterization.storage_check",
+        "schedule": crontab(day_of_week="sun", hour=3, minute=30),
+    },
+    "kiln-transfers-sweep": {"task": "lims.transfers_sweep", "schedule": crontab(minute=10)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -186,7 +213,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lims.api_errors.KilnAutoSchema",  # documents 400/403/404
     "EXCEPTION_HANDLER": "lims.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,

@@ -2,6 +2,12 @@
 
 Rows are dicts keyed by the header; every value is text ("" for empty), so that a file Kiln
 wrote reads back to exactly the same rows.
+
+Every table Kiln writes goes through here, so that no cell can run as a spreadsheet formula
+(CSV injection): text beginning with = + - @, a tab or a carriage return is made inert. In a
+CSV file such text gets a leading apostrophe (`'=HYPERLINK(...)`), which read_table takes off
+again; in a workbook it is a string cell with Excel's "quote prefix" (what typing a leading '
+gives), its text unchanged. Numbers stay numbers: -0.5 is not text, and "-0.5" is not altered.
 """
 
 from __future__ import annotations
@@ -9,35 +15,136 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
 
 XLSX_MAGIC = b"PK\x03\x04"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+QUOTE = "'"
+
+# (sheet title, header, rows) of a workbook
+Sheet = tuple[str, Sequence[str], Iterable[Sequence[object]]]
 
 
 class TableError(ValueError):
     """The file is not a table Kiln can read; the message says why."""
 
 
+# --- formula neutralisation --------------------------------------------------------------------
+
+
+def is_formula_like(text: str) -> bool:
+    """Would a spreadsheet read `text` (or `text` without its leading apostrophes) as a formula?
+    A number written as text ("-0.5", "+3", "-1e-05") is not."""
+    body = text.lstrip(QUOTE)
+    return bool(body) and body.startswith(FORMULA_STARTS) and not _is_number(body)
+
+
+def neutralise(text: str) -> str:
+    """`text` made inert for a CSV cell: a leading apostrophe when it looks like a formula.
+    Text already starting with apostrophes gets one more, so `restore` is its exact inverse."""
+    return QUOTE + text if is_formula_like(text) else text
+
+
+def restore(text: str) -> str:
+    """The text `neutralise` was given (the apostrophe it added taken off)."""
+    return text[1:] if text.startswith(QUOTE) and is_formula_like(text[1:]) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """The table as CSV text, one line at a time (for streaming), every cell neutralised."""
+    buffer = io.StringIO()
+    # "\r\n" makes the writer quote a field holding a carriage return (with "\n" it does not,
+    # and the file would not read back); each line still ends in "\n", like the stored tables.
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in _with_header(header, rows):
+        writer.writerow([neutralise(_text(v)) for v in row])
+        yield buffer.getvalue()[:-2] + "\n"
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def csv_chunks(
+    header: Sequence[str], rows: Iterable[Sequence[object]], bom: bool = True
+) -> Iterator[bytes]:
+    """UTF-8 with a BOM (which makes Excel read UTF-8), in chunks of about 64 KiB."""
+    pending, size = ["\ufeff" if bom else ""], 0
+    for line in csv_lines(header, rows):
+        pending.append(line)
+        size += len(line)
+        if size >= 65536:
+            yield "".join(pending).encode("utf-8")
+            pending, size = [], 0
+    yield "".join(pending).encode("utf-8")
+
+
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([_text(v) for v in row] for row in rows)
-    return out.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8
+    return b"".join(csv_chunks(header, rows))
+
+
+def write_csv_to(out: BinaryIO, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    for chunk in csv_chunks(header, rows):
+        out.write(chunk)
+
+
+def write_workbook(out: BinaryIO | str, sheets: Iterable[Sheet]) -> None:
+    """An .xlsx of one or more sheets, written row by row (openpyxl's write-only mode keeps
+    the rows on disk, not in memory)."""
+    book = Workbook(write_only=True)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title[:31])
+        for row in _with_header(header, rows):
+            sheet.append([_cell(sheet, v) for v in row])
+    book.save(out)
 
 
 def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[object]], title: str) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append([_cell(v) for v in row])
     out = io.BytesIO()
-    book.save(out)
+    write_workbook(out, [(title, header, rows)])
     return out.getvalue()
+
+
+def _with_header(header: Sequence[str], rows: Iterable[Sequence[object]]):
+    yield header
+    yield from rows
+
+
+def _cell(sheet, value: object) -> object:
+    """Numbers stay numbers in Excel (a chemist plots them); everything else is text, never a
+    formula."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value
+    text = _text(value)
+    if not is_formula_like(text):
+        return text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"  # openpyxl reads a leading "=" as a formula
+    cell.quotePrefix = True
+    return cell
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# --- reading ----------------------------------------------------------------------------------
 
 
 def read_table(data: bytes) -> list[tuple[int, dict[str, str]]]:
@@ -57,13 +164,26 @@ def read_table(data: bytes) -> list[tuple[int, dict[str, str]]]:
     return table
 
 
+def count_rows(data: bytes) -> int:
+    """About how many rows `data` holds, without reading it into a table (cheap, for deciding
+    whether to read it in the request or on the worker)."""
+    if data.startswith(XLSX_MAGIC):
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True).worksheets[0]
+            rows = sheet.max_row or sum(1 for _ in sheet.iter_rows(values_only=True))
+            return max(rows - 1, 0)
+        except Exception:  # a damaged file: the reader says what is wrong with it
+            return 0
+    return max(data.count(b"\n") - 1, 0)
+
+
 def _csv_rows(data: bytes) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     try:
-        return list(csv.reader(io.StringIO(text)))
+        return [[restore(v) for v in row] for row in csv.reader(io.StringIO(text))]
     except csv.Error as exc:
         raise TableError(f"not a readable CSV file ({exc})") from None
 
@@ -71,23 +191,6 @@ def _csv_rows(data: bytes) -> list[list[str]]:
 def _xlsx_rows(data: bytes) -> list[list[str]]:
     try:
         sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        return [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise TableError(f"not a readable Excel file ({type(exc).__name__})") from None
-    return [[_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-
-
-def _cell(value: object) -> object:
-    """Numbers stay numbers in Excel (a chemist plots them); everything else is text."""
-    if isinstance(value, bool) or value is None:
-        return _text(value)
-    if isinstance(value, (int, float)) and math.isfinite(value):
-        return value
-    return _text(value)
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

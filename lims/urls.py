@@ -5,18 +5,24 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from characterization import urls as characterization_urls
-from lims import api_urls, views
+from lims import api_urls, rules, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("worker-ping", views.worker_ping, name="worker-ping"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/logout/",
+        rules.role_not_required(auth_views.LogoutView.as_view()),
+        name="logout",
+    ),
+    path("accounts/profile/", views.profile, name="profile"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_urls.v1, "api"))),
     path("api/", include(api_urls.urlpatterns)),
     path("samples/", include("lims.sample_urls")),
+    path("transfers/", include("lims.transfer_urls")),
     path("synthesis/", include("synthesis.urls")),
     path("cells/", include((characterization_urls.cells_urlpatterns, "cells"))),
     path(

@@ -1,14 +1,37 @@
 #!/usr/bin/env bash
-# `make run`: migrate, load the demo data, then serve on 127.0.0.1:8000 with a Celery worker.
-# Ctrl-C stops both. Without REDIS_URL the worker uses kombu's filesystem transport under var/.
+# `make run`: write the development .env (once), migrate, load the demo data, then serve on
+# 127.0.0.1:8000 with a Celery worker. Ctrl-C stops both. Without REDIS_URL the worker uses
+# kombu's filesystem transport under var/. `make setup` (--setup-only) stops before serving.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 export DEBUG="${DEBUG:-1}"
-mkdir -p var
+
+# manage.py, the Celery app and wsgi read .env (lims/dotenv.py): the README's commands then
+# work outside `make`. Written once, never overwritten; KILN_ENV_FILE names another file.
+env_file="${KILN_ENV_FILE-.env}"
+if [ -n "$env_file" ] && [ ! -e "$env_file" ]; then
+  secret="$($PY -c 'import secrets; print(secrets.token_urlsafe(50))')"
+  (
+    umask 077
+    cat >"$env_file" <<EOF
+# Kiln's development settings, written once by "make run" and read by manage.py, the Celery
+# worker and wsgi. Variables set in the environment win over these. Not for a lab server:
+# there, set DEBUG=0 and a SECRET_KEY of its own (README, "A lab server").
+DEBUG=1
+SECRET_KEY=$secret
+# DATABASE_URL unset: SQLite at var/kiln.sqlite3; REDIS_URL unset: the filesystem broker
+# under var/broker/ (README, "Configuration").
+EOF
+  )
+  echo "Wrote $env_file (DEBUG=1 and a new SECRET_KEY, for development)."
+fi
+
+mkdir -p "${KILN_VAR_DIR:-var}"
 $PY manage.py migrate --noinput
 echo "Demo data (re-running changes nothing):"
 $PY manage.py load_demo
+[ "${1:-}" = "--setup-only" ] && exit 0
 
 # Children get their own session: Ctrl-C reaches this script only, which stops them in order.
 pids=()

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from simple_history.admin import SimpleHistoryAdmin
 
+from lims.admin_rules import RulesAdminMixin, RulesInlineMixin
+from lims.void_admin import VoidFilter
 from synthesis import services
 from synthesis.forms import lot_create_kwargs
 from synthesis.models import (
@@ -42,7 +44,7 @@ class RecipeStepForm(forms.ModelForm):
         return data
 
 
-class ReagentLineInline(admin.TabularInline):
+class ReagentLineInline(RulesInlineMixin, admin.TabularInline):
     model = ReagentLine
     extra = 0
     autocomplete_fields = ["chemical"]
@@ -62,7 +64,7 @@ class ReagentLineInline(admin.TabularInline):
     ]
 
 
-class RecipeStepInline(admin.TabularInline):
+class RecipeStepInline(RulesInlineMixin, admin.TabularInline):
     model = RecipeStep
     form = RecipeStepForm
     extra = 0
@@ -97,7 +99,7 @@ class StepInline(UsedRecipeReadOnly, RecipeStepInline):
 
 
 @admin.register(Recipe)
-class RecipeAdmin(UsedRecipeReadOnly, SimpleHistoryAdmin):
+class RecipeAdmin(UsedRecipeReadOnly, RulesAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "version",
@@ -125,7 +127,7 @@ class RecipeAdmin(UsedRecipeReadOnly, SimpleHistoryAdmin):
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Copy as a new version (to edit a used recipe)")
+    @admin.action(description="Copy as a new version (to edit a used recipe)", permissions=("add",))
     def new_version(self, request, queryset) -> None:
         for recipe in queryset:
             try:
@@ -138,7 +140,7 @@ class RecipeAdmin(UsedRecipeReadOnly, SimpleHistoryAdmin):
                 self.message_user(request, f"{recipe} → {new}", messages.SUCCESS)
 
 
-class BatchReagentInline(admin.TabularInline):
+class BatchReagentInline(RulesInlineMixin, admin.TabularInline):
     model = BatchReagent
     extra = 0
     can_delete = False
@@ -159,7 +161,7 @@ class BatchReagentInline(admin.TabularInline):
         return False
 
 
-class BatchStepLogInline(admin.TabularInline):
+class BatchStepLogInline(RulesInlineMixin, admin.TabularInline):
     model = BatchStepLog
     extra = 0
     can_delete = False
@@ -205,7 +207,7 @@ class CalcinationFilter(admin.SimpleListFilter):
 
 
 @admin.register(Batch)
-class BatchAdmin(SimpleHistoryAdmin):
+class BatchAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "code",
         "recipe",
@@ -217,6 +219,7 @@ class BatchAdmin(SimpleHistoryAdmin):
         "created_at",
     ]
     list_filter = [
+        VoidFilter,
         "status",
         ("recipe", admin.RelatedOnlyFieldListFilter),
         ("operator", admin.RelatedOnlyFieldListFilter),
@@ -268,7 +271,7 @@ class BatchAdmin(SimpleHistoryAdmin):
         return f"{obj.target_mass_g:g} g"
 
 
-class LotInline(admin.TabularInline):
+class LotInline(RulesInlineMixin, admin.TabularInline):
     model = Lot
     extra = 0
     fields = [
@@ -287,7 +290,7 @@ class LotInline(admin.TabularInline):
 
 
 @admin.register(Chemical)
-class ChemicalAdmin(SimpleHistoryAdmin):
+class ChemicalAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "name",
         "formula",
@@ -324,7 +327,7 @@ class LotAdminForm(forms.ModelForm):
 
 
 @admin.register(Lot)
-class LotAdmin(SimpleHistoryAdmin):
+class LotAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     form = LotAdminForm
     list_display = [
         "chemical",
@@ -367,7 +370,7 @@ class LotAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Series)
-class SeriesAdmin(SimpleHistoryAdmin):
+class SeriesAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = ["name", "recipe", "parameter", "values", "created_by", "created_at"]
     list_filter = ["parameter", ("recipe", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "recipe__name"]

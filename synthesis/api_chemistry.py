@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from lims import quantities
 from lims.api_errors import domain_error_response, errors_response
+from lims.api_permissions import COMPUTE, RulesPermission
 from lims.validators import bounded
 from synthesis.chemistry import ChemistryError, PrecursorSpec, parse_formula
 from synthesis.chemistry import plan_coating as chem_plan_coating
@@ -74,6 +75,8 @@ def _plan_kwargs(data: dict) -> dict:
 
 
 class MolarMassView(APIView):
+    permission_classes = [RulesPermission]
+
     @extend_schema(parameters=[OpenApiParameter("formula", str, required=True)], responses=dict)
     def get(self, request: Request) -> Response:
         text = request.query_params.get("formula", "")
@@ -93,6 +96,9 @@ class MolarMassView(APIView):
 
 
 class PlanView(APIView):
+    permission_classes = [RulesPermission]
+    kiln_rule = COMPUTE
+
     @extend_schema(request=PlanIn, responses=dict)
     def post(self, request: Request) -> Response:
         data = _validated(PlanIn, request)
@@ -112,6 +118,9 @@ class PlanView(APIView):
 
 
 class CoatingView(APIView):
+    permission_classes = [RulesPermission]
+    kiln_rule = COMPUTE
+
     @extend_schema(request=CoatingIn, responses=dict)
     def post(self, request: Request) -> Response:
         data = _validated(CoatingIn, request)

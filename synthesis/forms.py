@@ -400,6 +400,7 @@ class BatchFilterForm(forms.Form):
     calcination_max_c = forms.FloatField(required=False, label="to (°C)")
     created_from = forms.DateField(required=False, label="Planned from", widget=DATE)
     created_to = forms.DateField(required=False, label="to", widget=DATE)
+    void = forms.BooleanField(required=False, label="Show void batches")
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -422,6 +423,7 @@ class BatchFilterForm(forms.Form):
             created_from=data.get("created_from"),
             created_to=data.get("created_to"),
             q=data.get("q", "").strip(),
+            void=bool(data.get("void")),
         )
 
 

@@ -10,6 +10,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from lims.models import Sample, SampleKind, SampleStatus
+from lims.voiding import live
 from synthesis.models import (
     Batch,
     BatchReagent,
@@ -100,10 +101,12 @@ class BatchFilters:
     created_from: Any = None
     created_to: Any = None
     q: str = ""
+    void: bool = False  # list void batches too
 
 
 def batch_list(filters: BatchFilters = BatchFilters()) -> QuerySet[Batch]:
     qs = Batch.objects.select_related("recipe", "operator", "product", "substrate", "series")
+    qs = live(qs, include_void=filters.void)
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.family:
@@ -137,7 +140,8 @@ def batch_operators():
 
 def status_counts() -> list[tuple[str, str, int]]:
     """(status, label, number of batches) for every status, zeros included."""
-    counts = dict(Batch.objects.values_list("status").annotate(n=Count("pk")))
+    batches = Batch.objects.filter(voided_at__isnull=True)
+    counts = dict(batches.values_list("status").annotate(n=Count("pk")))
     return [(value, label, counts.get(value, 0)) for value, label in BatchStatus.choices]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from synthesis import views
+from synthesis import correction_views, views
 
 app_name = "synthesis"
 
@@ -22,6 +22,8 @@ urlpatterns = [
     path("batches/<int:pk>/steps/<int:log_pk>/", views.batch_step, name="batch_step"),
     path("batches/<int:pk>/complete/", views.batch_complete, name="batch_complete"),
     path("batches/<int:pk>/fail/", views.batch_fail, name="batch_fail"),
+    path("batches/<int:pk>/correct/", correction_views.batch_correct, name="batch_correct"),
+    path("batches/<int:pk>/void/", correction_views.batch_void, name="batch_void"),
     path("chemicals/", views.chemical_list, name="chemical_list"),
     path("chemicals/new/", views.chemical_new, name="chemical_new"),
     path("lots/", views.lot_list, name="lot_list"),

@@ -4,17 +4,16 @@ htmx requests get a partial."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import wraps
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lims import rules
 from synthesis import queries, services
 from synthesis.chemistry import ChemistryError, TheoreticalYield
 from synthesis.forms import (
@@ -33,36 +32,14 @@ from synthesis.forms import (
 from synthesis.models import Batch, BatchStepLog, Chemical, Recipe, Series
 from synthesis.planning import batch_theoretical_yield
 from synthesis.recipe_forms import RecipeEditor, StepForm
-from synthesis.services import RECIPE_EDITORS_MESSAGE, BatchStateError
+from synthesis.services import BatchStateError
 
 PAGE_SIZE = 50
 
 
-def forbidden(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "synthesis/forbidden.html", {"message": message}, status=403)
-
-
-def needs(perm: str, message: str) -> Callable:
-    """403 with a sentence saying who may do this (not Django's bare 403)."""
-
-    def decorator(view: Callable) -> Callable:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if not request.user.has_perm(perm):
-                return forbidden(request, message)
-            try:
-                return view(request, *args, **kwargs)
-            except PermissionDenied as err:
-                return forbidden(request, str(err) or message)
-
-        return wrapped
-
-    return decorator
-
-
-CHEMISTS_ONLY = "Only chemists and lab managers plan and log batches."
-recipe_editor = needs("synthesis.change_recipe", RECIPE_EDITORS_MESSAGE)
-batch_writer = needs("synthesis.add_batch", CHEMISTS_ONLY)
+# Who may do what is lims.rules' decision: each writing view declares its rule with
+# rules.guard (403 with a sentence); the record in the URL is checked before the view runs.
+BATCH = {"pk": "pk"}
 
 
 # --- index and recipes ---------------------------------------------------------------------
@@ -102,18 +79,18 @@ def recipe_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "versions": versions,
         "latest": max(v.version for v in versions),
         "used": recipe.batches.exists(),
-        "can_edit": request.user.has_perm("synthesis.change_recipe"),
+        "can_edit": rules.allowed(request.user, "change", recipe),
     }
     return render(request, "synthesis/recipe_detail.html", context)
 
 
-@recipe_editor
+@rules.guard("create", "synthesis.recipe")
 @require_http_methods(["GET", "POST"])
 def recipe_new(request: HttpRequest) -> HttpResponse:
     return _recipe_editor(request, None)
 
 
-@recipe_editor
+@rules.guard("change", "synthesis.recipe", lookup={"pk": "pk"})
 @require_http_methods(["GET", "POST"])
 def recipe_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _recipe_editor(request, get_object_or_404(Recipe, pk=pk))
@@ -148,7 +125,7 @@ def _recipe_editor(request: HttpRequest, recipe: Recipe | None) -> HttpResponse:
 _STEP_PREFIX = re.compile(r"^steps-\d+$")
 
 
-@recipe_editor
+@rules.guard("create", "synthesis.recipe")
 @require_GET
 def step_fields(request: HttpRequest) -> HttpResponse:
     """htmx: the parameter inputs of the step kind just chosen in the recipe editor."""
@@ -167,7 +144,7 @@ def batch_new(request: HttpRequest) -> HttpResponse:
     return render(request, "synthesis/batch_new.html", {"recipes": queries.latest_recipes()})
 
 
-@batch_writer
+@rules.guard("create", "synthesis.batch")
 @require_http_methods(["GET", "POST"])
 def batch_plan(request: HttpRequest, pk: int) -> HttpResponse:
     recipe = get_object_or_404(Recipe, pk=pk)
@@ -216,7 +193,7 @@ def _initial_plan(form: BatchPlanForm):
     return probe.plan if probe.is_valid() else None
 
 
-@batch_writer
+@rules.guard("create", "synthesis.batch")
 @require_POST
 def batch_quantities(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx: the quantities table for what is typed so far (nothing saved)."""
@@ -226,7 +203,7 @@ def batch_quantities(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "synthesis/_quantities.html", {"form": form, "recipe": recipe})
 
 
-@batch_writer
+@rules.guard("create", "synthesis.series")
 @require_http_methods(["GET", "POST"])
 def series_plan(request: HttpRequest, pk: int) -> HttpResponse:
     recipe = get_object_or_404(Recipe, pk=pk)
@@ -320,7 +297,7 @@ def _rerender(request: HttpRequest, batch: Batch, **forms) -> HttpResponse:
     return render(request, "synthesis/batch_detail.html", context, status=400)
 
 
-@batch_writer
+@rules.guard("change", "synthesis.batch", lookup=BATCH)
 @require_POST
 def batch_start(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=pk)
@@ -331,7 +308,7 @@ def batch_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("synthesis:batch_detail", pk=batch.pk)
 
 
-@batch_writer
+@rules.guard("change", "synthesis.batch", lookup=BATCH)
 @require_POST
 def batch_actuals(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=pk)
@@ -355,7 +332,7 @@ def batch_actuals(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("synthesis:batch_detail", pk=batch.pk)
 
 
-@batch_writer
+@rules.guard("change", "synthesis.batch", lookup=BATCH)
 @require_POST
 def batch_step(request: HttpRequest, pk: int, log_pk: int) -> HttpResponse:
     """Tick a step (htmx, just ``done``) or save its full log (form with prefix log-<id>)."""
@@ -393,7 +370,7 @@ def batch_step(request: HttpRequest, pk: int, log_pk: int) -> HttpResponse:
     return redirect("synthesis:batch_detail", pk=batch.pk)
 
 
-@batch_writer
+@rules.guard("change", "synthesis.batch", lookup=BATCH)
 @require_POST
 def batch_complete(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=pk)
@@ -415,7 +392,7 @@ def batch_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("synthesis:batch_detail", pk=batch.pk)
 
 
-@batch_writer
+@rules.guard("change", "synthesis.batch", lookup=BATCH)
 @require_POST
 def batch_fail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_object_or_404(Batch, pk=pk)
@@ -444,7 +421,7 @@ def chemical_list(request: HttpRequest) -> HttpResponse:
     return render(request, "synthesis/chemical_list.html", {"chemicals": queries.chemical_list()})
 
 
-@needs("synthesis.add_chemical", "Only chemists and lab managers add chemicals.")
+@rules.guard("create", "synthesis.chemical")
 @require_http_methods(["GET", "POST"])
 def chemical_new(request: HttpRequest) -> HttpResponse:
     form = ChemicalForm(request.POST or None)
@@ -469,7 +446,7 @@ def lot_list(request: HttpRequest) -> HttpResponse:
     return render(request, "synthesis/lot_list.html", {"lots": lots, "chemical": chemical})
 
 
-@needs("synthesis.add_lot", "Only chemists and lab managers receive lots.")
+@rules.guard("create", "synthesis.lot")
 @require_http_methods(["GET", "POST"])
 def lot_new(request: HttpRequest) -> HttpResponse:
     initial = {"chemical": request.GET.get("chemical")}

@@ -21,6 +21,7 @@ from characterization.analysis.electrode import (
     disc_metrics,
 )
 from lims.validators import bound_q, bounded, validate_drying_steps
+from lims.voiding import audited_history
 
 #: a ratio "sums to 100" within this many percentage points (floats typed in a form)
 RATIO_SUM_TOLERANCE = 0.01
@@ -257,7 +258,7 @@ class CoinCell(models.Model):
     )
     built_on = models.DateField(default=datetime.date.today)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["-built_on", "-id"]

@@ -20,6 +20,8 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from lims.voiding import audited_history, void_constraint, void_fields
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -82,6 +84,9 @@ class AnalysisDefinition(models.Model):
         )
 
 
+_RESULT_NUMBERS = ["summary", "figures", "artifacts", "warnings", "column_mapping", "cell_context"]
+
+
 class AnalysisResult(models.Model):
     """What one analysis computed, stored once per cache key; artefacts under
     MEDIA_ROOT/results/<cache_key>/ ([{name, path, sha256, size}], path relative to MEDIA_ROOT)."""
@@ -104,6 +109,9 @@ class AnalysisResult(models.Model):
         help_text="Plausibility warnings: [{code, message, cycles, severity}].",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    voided_at, voided_by, void_reason = void_fields()
+    # who voided it and why; the numbers themselves never change, so they are not copied
+    history = audited_history(excluded_fields=_RESULT_NUMBERS)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -112,6 +120,7 @@ class AnalysisResult(models.Model):
             models.CheckConstraint(
                 condition=Exact(Length("cache_key"), 64), name="analysisresult_key_length"
             ),
+            void_constraint("analysisresult"),
         ]
 
     def __str__(self) -> str:
@@ -119,6 +128,10 @@ class AnalysisResult(models.Model):
 
     def artifact(self, name: str) -> dict | None:
         return next((a for a in self.artifacts if a.get("name") == name), None)
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def flags(self) -> list[dict]:
@@ -171,9 +184,10 @@ class AnalysisJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    voided_at, voided_by, void_reason = void_fields()
     # Who queued what, when (progress and status move by conditional UPDATEs, which the
     # history does not see: the row's own timestamps, attempts and worker record those).
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -199,6 +213,7 @@ class AnalysisJob(models.Model):
                 condition=Q(status__in=ACTIVE_STATUSES),
                 name="analysisjob_one_active_per_input",
             ),
+            void_constraint("analysisjob"),
         ]
 
     def __str__(self) -> str:
@@ -207,6 +222,10 @@ class AnalysisJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def can_cancel(self) -> bool:

@@ -17,6 +17,7 @@ from simple_history.models import HistoricalRecords
 
 from characterization.analysis.structure import bond_lengths_angstrom, format_with_esd
 from lims.validators import bound_q, bounded, validate_conditions
+from lims.voiding import audited_history, void_constraint, void_fields
 
 
 class MeasurementType(models.TextChoices):
@@ -73,7 +74,8 @@ class Measurement(models.Model):
     raw_files = models.ManyToManyField(
         "RawFile", through="MeasurementFile", related_name="measurements"
     )
-    history = HistoricalRecords()
+    voided_at, voided_by, void_reason = void_fields()
+    history = audited_history()
 
     class Meta:
         ordering = ["-measured_at", "-id"]
@@ -83,6 +85,7 @@ class Measurement(models.Model):
                 condition=Q(measurement_type__in=MeasurementType.values),
                 name="measurement_type_known",
             ),
+            void_constraint("measurement"),
         ]
 
     def __str__(self) -> str:
@@ -91,6 +94,10 @@ class Measurement(models.Model):
     @property
     def is_refinement(self) -> bool:
         return self.measurement_type == MeasurementType.RIETVELD
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
 
 class ReadState(models.TextChoices):
@@ -128,7 +135,8 @@ class RawFile(models.Model):
         related_name="raw_files_uploaded",
     )
     uploaded_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    voided_at, voided_by, void_reason = void_fields()
+    history = audited_history()
 
     class Meta:
         ordering = ["-uploaded_at", "-id"]
@@ -140,10 +148,15 @@ class RawFile(models.Model):
             models.CheckConstraint(
                 condition=Q(read_state__in=ReadState.values), name="rawfile_read_state_known"
             ),
+            void_constraint("rawfile"),
         ]
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:12]})"
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def short_sha(self) -> str:
@@ -217,7 +230,7 @@ class RefinementResult(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     entered_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["entered_at", "id"]

@@ -7,6 +7,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from lims.validators import bound_q, bounded
+from lims.voiding import audited_history, void_constraint, void_fields
 from synthesis.models.recipes import CoatingBasis
 
 DEFAULT_TOLERANCE_PERCENT = 2.0
@@ -128,7 +129,8 @@ class Batch(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    history = HistoricalRecords()
+    voided_at, voided_by, void_reason = void_fields()
+    history = audited_history()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -171,10 +173,15 @@ class Batch(models.Model):
                 condition=~models.Q(status=BatchStatus.COMPLETED) | models.Q(product__isnull=False),
                 name="batch_completed_has_product",
             ),
+            void_constraint("batch"),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.recipe.name}"
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def mass_g(self) -> float:
@@ -211,15 +218,17 @@ class BatchReagent(models.Model):
     lot = models.ForeignKey(
         "synthesis.Lot", null=True, blank=True, on_delete=models.PROTECT, related_name="uses"
     )
-    planned_mass_g = models.FloatField(null=True, blank=True)
-    planned_volume_ml = models.FloatField(null=True, blank=True)
-    actual_mass_g = models.FloatField(null=True, blank=True, validators=[bounded("reagent_mass_g")])
-    actual_volume_ml = models.FloatField(
-        null=True, blank=True, validators=[bounded("reagent_volume_ml")]
+    planned_mass_g = models.FloatField("planned mass (g)", null=True, blank=True)
+    planned_volume_ml = models.FloatField("planned volume (mL)", null=True, blank=True)
+    actual_mass_g = models.FloatField(
+        "actual mass (g)", null=True, blank=True, validators=[bounded("reagent_mass_g")]
     )
-    deviation_percent = models.FloatField(null=True, blank=True)
+    actual_volume_ml = models.FloatField(
+        "actual volume (mL)", null=True, blank=True, validators=[bounded("reagent_volume_ml")]
+    )
+    deviation_percent = models.FloatField("deviation (%)", null=True, blank=True)
     flagged = models.BooleanField(default=False, help_text="Deviation beyond the tolerance.")
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["batch", "order"]

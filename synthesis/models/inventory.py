@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from lims import quantities
 from lims.validators import bound_q
+from lims.voiding import audited_history
 from synthesis.chemistry import parse_formula
 from synthesis.validators import (
     validate_cas_number,
@@ -95,7 +96,7 @@ class Lot(models.Model):
     amount_unit = models.CharField(max_length=4, choices=AmountUnit.choices)
     sample = models.OneToOneField("lims.Sample", on_delete=models.PROTECT, related_name="lot")
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = audited_history()
 
     class Meta:
         ordering = ["chemical__name", "expires_on", "id"]

@@ -31,11 +31,11 @@ def no_broker(monkeypatch):
 
 
 @pytest.fixture
-def analysed(db):
-    """A cell with a Neware file whose default analyses all ran."""
+def analysed(db, chemist):
+    """A cell with a Neware file whose default analyses all ran, measured by the chemist."""
     job_services.analysis_definitions_seed()
     cell = CellFactory()
-    measurement = record(cell.sample, cycler_upload(NW4))
+    measurement = record(cell.sample, cycler_upload(NW4), operator=chemist)
     run_all(measurement)
     return measurement
 
@@ -136,7 +136,8 @@ def test_a_failed_job_shows_the_chemists_message(client, chemist):
 
 def test_a_chemist_cancels_a_queued_job_and_reruns_a_finished_one(client, chemist, analysed):
     other_cell = CellFactory(disc_mass_mg=13.0)  # another active mass: a new computation
-    queued = record(other_cell.sample, cycler_upload(NW4)).analysis_jobs.get(kind="dqdv")
+    queued = record(other_cell.sample, cycler_upload(NW4), operator=chemist)
+    queued = queued.analysis_jobs.get(kind="dqdv")
     client.force_login(chemist)
     response = client.post(f"/jobs/{queued.pk}/cancel/", {"next": "/jobs/"})
     assert response.url == "/jobs/"

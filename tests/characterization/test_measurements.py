@@ -127,7 +127,7 @@ def test_uploading_from_the_cell_page_records_the_measurement_and_lists_its_sha2
 
 
 def test_uploading_the_same_content_again_says_where_it_is_already_stored(client, chemist):
-    measurement = MeasurementFactory(uploads=[upload("first name.csv", CONTENT)])
+    measurement = MeasurementFactory(operator=chemist, uploads=[upload("first name.csv", CONTENT)])
     client.force_login(chemist)
     url = reverse("measurements:files", args=[measurement.sample.code])
     response = client.post(url, {"files": [upload("second name.csv", CONTENT)]}, follow=True)

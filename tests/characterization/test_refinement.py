@@ -19,8 +19,10 @@ S_MO2, I_LIO2, VOLUME = 2.147, 2.603, 100.9433
 
 
 @pytest.fixture
-def rietveld():
-    return MeasurementFactory(subject=PowderFactory(), measurement_type="rietveld")
+def rietveld(chemist):
+    return MeasurementFactory(
+        subject=PowderFactory(), measurement_type="rietveld", operator=chemist
+    )
 
 
 def _record(measurement, **overrides):

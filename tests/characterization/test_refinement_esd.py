@@ -126,8 +126,10 @@ def test_with_li_at_the_origin_the_same_structure_gives_the_same_bonds():
 
 
 @pytest.fixture
-def rietveld(db):
-    return MeasurementFactory(subject=PowderFactory(), measurement_type="rietveld")
+def rietveld(db, chemist):
+    return MeasurementFactory(
+        subject=PowderFactory(), measurement_type="rietveld", operator=chemist
+    )
 
 
 def test_the_service_stores_values_esds_and_bond_lengths(rietveld):

@@ -142,11 +142,11 @@ def _artifact(key: str, name: str, text: str) -> dict:
     return {"name": name, "path": relative, "sha256": sha, "size": len(data)}
 
 
-def measurement_with(*names: str, instrument: str = "Neware CT-4008", subject=None):
+def measurement_with(*names: str, instrument: str = "Neware CT-4008", subject=None, operator=None):
     """A cycling measurement with small files of these names (no analysis queued: each test
     stores the results it needs)."""
     uploads = [upload(name, f"{name}\n1,2\n".encode()) for name in names]
-    kwargs = {"uploads": uploads, "instrument": instrument}
+    kwargs = {"uploads": uploads, "instrument": instrument, "operator": operator}
     if subject is not None:
         kwargs["subject"] = subject
     measurement = MeasurementFactory(**kwargs)
@@ -388,7 +388,7 @@ def fade_url(measurement) -> str:
 
 
 def test_the_fade_window_form_queues_the_fade_with_the_chosen_cycles(client, chemist, definitions):
-    measurement = measurement_with("run.ndax")
+    measurement = measurement_with("run.ndax", operator=chemist)
     client.force_login(chemist)
     section = html(client.get(f"/jobs/measurement/{measurement.sample.code}/"))
     assert 'id="fade-form"' in section and 'name="first_cycle"' in section
@@ -423,7 +423,7 @@ def test_the_fade_window_form_queues_the_fade_with_the_chosen_cycles(client, che
 def test_the_fade_window_form_refuses_a_bad_window_with_a_field_error(
     client, chemist, definitions, first, last, field, message
 ):
-    measurement = measurement_with("run.ndax")
+    measurement = measurement_with("run.ndax", operator=chemist)
     client.force_login(chemist)
     partial = client.post(
         fade_url(measurement), {"first_cycle": first, "last_cycle": last}, HTTP_HX_REQUEST="true"
@@ -441,7 +441,7 @@ def test_the_fade_form_needs_the_permission_to_run_analyses(client, definitions)
     from tests.lims.factories import UserFactory
 
     measurement = measurement_with("run.ndax")
-    client.force_login(UserFactory(username="guest"))
+    client.force_login(UserFactory(username="guest", groups=["viewer"]))
     assert client.post(fade_url(measurement), {"first_cycle": "1"}).status_code == 403
     assert 'id="fade-form"' not in html(client.get(f"/jobs/measurement/{measurement.sample.code}/"))
 

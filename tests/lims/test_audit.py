@@ -11,8 +11,9 @@ from lims.models import Sample
 from lims.services import sample_register
 
 LAB_APPS = ("lims", "synthesis", "characterization")
-# Bookkeeping rows that are not lab records: counters, worker heartbeats, computed caches.
-NOT_AUDITED = {"samplecodecounter", "workerheartbeat", "analysisresult"}
+# Bookkeeping rows that are not lab records: counters, worker heartbeats, computed caches,
+# exports and imports run on the worker (the row itself says who asked, when).
+NOT_AUDITED = {"samplecodecounter", "workerheartbeat", "analysisresult", "transfer"}
 
 
 def lab_models():

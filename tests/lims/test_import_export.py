@@ -66,7 +66,7 @@ def test_one_bad_row_in_a_real_run_saves_none_of_the_rows(client, chemist):
 
 
 def test_existing_codes_follow_the_chosen_mode(client, chemist):
-    cell = sample_register(kind="cell", name="old name")
+    cell = sample_register(kind="cell", name="old name", owner=chemist)
     client.force_login(chemist)
     csv = HEADER + f"{cell.code},cell,new name,,,,,,,\n"
     assert "1 bad row" in upload(client, csv, mode="fail", dry_run=False).content.decode()
