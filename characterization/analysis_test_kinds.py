@@ -1,6 +1,6 @@
 """Analysis kinds for Kiln's own tests only - never registered in production.
 
-Registered when the environment has KILN_TEST_ANALYSES=1 (characterization.apps reads it, so a
+Registered when the environment has KILN_TEST_ANALYSES=1 (characterization.jobs.apps reads it, so a
 test can start a real worker that knows them) or when a test calls register_test_kinds().
 ``test_slow_steps`` sleeps in steps and reports progress after each, so a test can kill the
 worker in the middle of a job; ``test_internal_error`` fails like a bug in analysis code.

@@ -10,14 +10,15 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from characterization import corrections, job_queries, queries
+from characterization import corrections, queries
 from characterization.correction_forms import (
     CellCorrectionForm,
     MeasurementCorrectionForm,
     RefinementCorrectionForm,
 )
+from characterization.jobs.models import AnalysisJob
+from characterization.jobs.queries import broker_note
 from characterization.models import (
-    AnalysisJob,
     CoinCell,
     Measurement,
     RawFile,
@@ -115,7 +116,7 @@ def _rerun(request: HttpRequest, measurements) -> None:
         f"{len(jobs)} analysis(es) re-run with today's inputs"
         + (f" ({reused} reused a stored result)." if reused else "."),
     )
-    if note := job_queries.broker_note(jobs):  # the broker is down: they wait for it
+    if note := broker_note(jobs):  # the broker is down: they wait for it
         messages.warning(request, note)
 
 
@@ -225,7 +226,7 @@ def raw_file_void(request: HttpRequest, code: str, sha256: str) -> HttpResponse:
     return void_page(request, record=raw, url=url, void=corrections.raw_file_void, raw_file=raw)
 
 
-@rules.guard("void", "characterization.analysisjob", lookup=BY_PK)
+@rules.guard("void", "jobs.analysisjob", lookup=BY_PK)
 @require_http_methods(["GET", "POST"])
 def job_void(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(AnalysisJob, pk=pk)
@@ -233,7 +234,7 @@ def job_void(request: HttpRequest, pk: int) -> HttpResponse:
     return void_page(request, record=job, url=url, void=corrections.analysis_job_void, job=job)
 
 
-@rules.guard("void", "characterization.analysisresult", lookup={"jobs": "pk"})
+@rules.guard("void", "jobs.analysisresult", lookup={"jobs": "pk"})
 @require_http_methods(["GET", "POST"])
 def result_void(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(AnalysisJob.objects.select_related("result"), pk=pk)

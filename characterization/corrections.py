@@ -3,7 +3,7 @@
 Each is one transaction that writes the change and one audit row per changed record carrying
 the reason. A corrected disc mass recomputes the active mass and the loading (the currents
 follow from them) with analysis.electrode.disc_metrics, and leaves the analyses that used the
-old mass outdated (characterization.outdated) until they are re-run. Nothing is deleted: raw
+old mass outdated (characterization.jobs.outdated) until they are re-run. Nothing is deleted: raw
 files, measurements, jobs and results are voided; the stored bytes are never removed.
 """
 
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from characterization import job_services, outdated, services
+from characterization import services
 from characterization.analysis.electrode import disc_metrics
 from characterization.analysis.errors import AnalysisError
+from characterization.jobs import enqueue, outdated
+from characterization.jobs.models import AnalysisJob, AnalysisResult
 from characterization.models import (
-    AnalysisJob,
-    AnalysisResult,
     CoinCell,
     Measurement,
     RawFile,
@@ -236,4 +236,4 @@ def analyses_rerun_outdated(*, measurements: Iterable[Measurement], user) -> lis
     for measurement in measurements:
         rules.require(user, "run", measurement)
     stale = outdated.outdated_jobs(measurements)
-    return [job_services.job_rerun(job=item.job, user=user) for item in stale]
+    return [enqueue.job_rerun(job=item.job, user=user) for item in stale]

@@ -32,6 +32,9 @@ from characterization.analysis.structure import (
     layered_metrics,
     reading_of,
 )
+from characterization.jobs.cache import unpack_limits
+from characterization.jobs.enqueue import jobs_create_for_measurement
+from characterization.jobs.sending import raw_file_inspect_send
 from characterization.models import (
     CastingMethod,
     CellFormat,
@@ -46,6 +49,7 @@ from characterization.models import (
     RefinementResult,
     default_drying_steps,
 )
+from characterization.parsers.verdict import verdict_of_head
 from lims import quantities
 from lims.models import EdgeRole, Project, Sample, SampleKind
 from lims.services import ParentLink, lineage_link, sample_register
@@ -531,16 +535,12 @@ def _raw_file_row(staged: storage.Staged, *, name: str, upload, uploaded_by):
 
 def _first_verdict(path):
     """What the file's first bytes say (format detection reads a bounded amount): the
-    worker's inspection (job_services.raw_file_inspect) then reads the whole file."""
-    from characterization.job_services import unpack_limits
-    from characterization.parsers.verdict import verdict_of_head
+    worker's inspection (jobs.inspection.raw_file_inspect) then reads the whole file."""
 
     return verdict_of_head(path, limits=unpack_limits())
 
 
 def _inspect(raw_id: int) -> None:
-    from characterization.job_services import raw_file_inspect_send
-
     raw_file_inspect_send(raw_id)
 
 
@@ -564,9 +564,7 @@ def measurement_files_attach(
 
 
 def _start_analyses(measurement: Measurement, user) -> None:
-    """The automatic analyses of the new cycler files, sent to the workers after commit."""
-    from characterization.job_services import jobs_create_for_measurement
-
+    """The automatic analyses of the new files, sent to the workers after commit."""
     jobs_create_for_measurement(measurement=measurement, user=user)
 
 

@@ -35,8 +35,11 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from characterization import job_services, storage
-from characterization.models import AnalysisResult, MeasurementFile, RawFile
+from characterization import storage
+from characterization.jobs.cache import PARQUET_DIR
+from characterization.jobs.models import AnalysisResult
+from characterization.jobs.results import RESULTS_DIR
+from characterization.models import MeasurementFile, RawFile
 
 KINDS = ("missing", "corrupt", "orphan", "leftover")
 REPORT_PATH = Path("var") / "storage-check.json"  # under MEDIA_ROOT
@@ -168,9 +171,9 @@ def _leftover_files() -> list[Path]:
         *_files(raw, ".upload-*"),  # staged by Kiln before the staging folder
         *_files(raw, "*/.copy-*"),
         *_files(storage.upload_temp_dir(), "*"),
-        *_files(media / job_services.PARQUET_DIR, ".*.lock"),
-        *_files(media / job_services.PARQUET_DIR, ".tmp-*"),
-        *_files(media / job_services.RESULTS_DIR, "*/.tmp-*"),
+        *_files(media / PARQUET_DIR, ".*.lock"),
+        *_files(media / PARQUET_DIR, ".tmp-*"),
+        *_files(media / RESULTS_DIR, "*/.tmp-*"),
     ]
     return sorted(set(found))
 
@@ -296,7 +299,7 @@ def _check_results(report: StorageReport) -> None:
         keys.add(key)
         for artifact in artifacts or []:
             _check_artifact(report, media / artifact.get("path", ""), artifact, key)
-    root = media / job_services.RESULTS_DIR
+    root = media / RESULTS_DIR
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
         if not folder.is_dir() or folder.name in keys:
             continue

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from characterization import forms, job_queries, queries, services, storage
+from characterization import file_states, forms, queries, services, storage
+from characterization.jobs.result_warnings import cell_warnings
 from characterization.models import CoinCell, Electrode, Measurement, RawFile
 from lims import rules
 
@@ -152,7 +153,7 @@ def cell_detail(request: HttpRequest, code: str) -> HttpResponse:
         "currents": queries.c_rate_table(cell),
         "measurements": queries.measurements_of(cell.sample),
         "measurement_form": measurement_form,
-        "warnings": job_queries.cell_warnings(cell.sample),
+        "warnings": cell_warnings(cell.sample),
     }
     return render(request, "characterization/cell_detail.html", context)
 
@@ -234,7 +235,7 @@ def _measurement_context(measurement: Measurement, *, files_form, refinement_for
         "cell": queries.cell_of(measurement.subject),
         "conditions": queries.condition_rows(measurement),
         "links": list(measurement.files.all()),
-        "file_rows": job_queries.file_rows(measurement),
+        "file_rows": file_states.file_rows(measurement),
         "refinements": list(measurement.refinements.all()),
         "files_form": files_form,
         "refinement_form": refinement_form,

@@ -41,7 +41,7 @@ def dashboard_cards() -> list[dict]:
          "hint": "batches planned and made"},
         {"title": "Cells", "section": "cells", "count": cells, "hint": "coin cells built"},
         {"title": "Jobs", "section": "jobs",
-         "count": _count("characterization", "AnalysisJob", status__in=["queued", "running"]),
+         "count": _count("jobs", "AnalysisJob", status__in=["queued", "running"]),
          "hint": "analyses queued or running"},
     ]  # fmt: skip
 

@@ -18,7 +18,7 @@ from lims.rules import MANAGER_ONLY
 VIEWER = "viewer"
 CHEMIST = "chemist"
 LAB_MANAGER = "lab-manager"
-LAB_APPS = ("lims", "synthesis", "characterization")
+LAB_APPS = ("lims", "synthesis", "characterization", "jobs")
 PEOPLE = {("auth", "user"), ("auth", "group"), ("authtoken", "token"), ("authtoken", "tokenproxy")}
 
 

@@ -49,7 +49,7 @@ MANAGER_ONLY: frozenset[str] = frozenset(
         "synthesis.chemical",
         "synthesis.lot",
         "characterization.instrumentmapping",
-        "characterization.analysisdefinition",
+        "jobs.analysisdefinition",
         "auth.user",
         "auth.group",
         "authtoken.token",
@@ -81,8 +81,8 @@ KEPT: frozenset[str] = frozenset(
         "characterization.measurementfile",
         "characterization.rawfile",
         "characterization.refinementresult",
-        "characterization.analysisjob",
-        "characterization.analysisresult",
+        "jobs.analysisjob",
+        "jobs.analysisresult",
     }
 )
 
@@ -98,8 +98,8 @@ OWNER_OF: dict[str, Callable[[object], object]] = {
     "characterization.coincell": lambda c: c.built_by or c.sample.owner,
     "characterization.measurement": lambda m: m.operator or m.sample.owner,
     "characterization.refinementresult": lambda r: r.entered_by or owner_of(r.measurement),
-    "characterization.analysisjob": lambda j: owner_of(j.measurement),
-    "characterization.analysisresult": lambda r: None,  # shared by identical inputs
+    "jobs.analysisjob": lambda j: owner_of(j.measurement),
+    "jobs.analysisresult": lambda r: None,  # shared by identical inputs
     "characterization.rawfile": lambda f: f.uploaded_by,
     "characterization.measurementfile": lambda link: owner_of(link.measurement),
 }

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "lims",
     "synthesis",
     "characterization",
+    "characterization.jobs",
 ]
 
 MIDDLEWARE = [

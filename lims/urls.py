@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from characterization import urls as characterization_urls
+from characterization.jobs import urls as jobs_urls
 from lims import api_urls, rules, views
 
 urlpatterns = [
@@ -28,5 +29,5 @@ urlpatterns = [
     path(
         "measurements/", include((characterization_urls.measurements_urlpatterns, "measurements"))
     ),
-    path("jobs/", include((characterization_urls.jobs_urlpatterns, "jobs"))),
+    path("jobs/", include((jobs_urls.urlpatterns, "jobs"))),
 ]

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from characterization import storage_check
-from characterization.job_services import SEND_RETRY_POLICY
+from characterization.jobs.sending import SEND_RETRY_POLICY
 from lims import queries, rules
 from lims.tasks import heartbeat
 

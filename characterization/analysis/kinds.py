@@ -1,4 +1,5 @@
-"""The analyses Kiln ships, registered with characterization.analysis.registry."""
+"""The analyses Kiln ships (BUILTIN_KINDS), registered with characterization.analysis.registry
+by register_builtin_kinds() when the jobs app starts. Importing this module registers nothing."""
 
 from __future__ import annotations
 
@@ -220,7 +221,7 @@ def run_first_cycle(table, params, context) -> AnalysisOutput:
     return AnalysisOutput(summary=metrics.to_dict(), warnings=_warning_dicts(warnings))
 
 
-register(
+BUILTIN_KINDS: tuple[AnalysisKind, ...] = (
     AnalysisKind(
         "cycling_summary",
         2,
@@ -228,9 +229,8 @@ register(
         (Param("reference_cycle", "Reference cycle for retention", "int", None, 0),),
         run_cycling_summary,
         measurement_types=("cycling", "rate_test"),
-    )
-)
-register(
+        table_kind="cycling",
+    ),
     AnalysisKind(
         "voltage_fade",
         2,
@@ -240,9 +240,8 @@ register(
             Param("last_cycle", "Last cycle", "int", None, 0),
         ),
         run_voltage_fade,
-    )
-)
-register(
+        table_kind="cycling",
+    ),
     AnalysisKind(
         "rate_capability",
         2,
@@ -254,9 +253,8 @@ register(
         ),
         run_rate_capability,
         measurement_types=("rate_test",),
-    )
-)
-register(
+        table_kind="cycling",
+    ),
     AnalysisKind(
         "dqdv",
         2,
@@ -277,14 +275,20 @@ register(
         ),
         run_dqdv,
         needs_active_mass=False,
-    )
-)
-register(
+        table_kind="cycling",
+    ),
     AnalysisKind(
         "first_cycle",
         2,
         "First cycle",
         (Param("plateau_threshold_v", "Plateau threshold (V)", "float", 4.45, 3.0, 5.0),),
         run_first_cycle,
-    )
+        table_kind="cycling",
+    ),
 )
+
+
+def register_builtin_kinds() -> None:
+    """Register the shipped analyses (the jobs app's ready() calls this once per process)."""
+    for kind in BUILTIN_KINDS:
+        register(kind)

@@ -1,9 +1,15 @@
 """Registered analysis kinds: code in the repository, chosen and parametrised from the database.
 
 An AnalysisKind has a key, a code version (bump it when the numbers it gives change), a
-parameter schema, and a `run(table, params, context)` that returns an AnalysisOutput: a JSON
-summary, tables (written as CSV artefacts) and plotly figures (JSON, drawn by the vendored
-plotly.js). Parameters are validated here so that a bad definition never reaches a worker.
+parameter schema, the table kind it reads (parsers.schema.TABLE_KINDS: a cycling analysis is
+given cycling tables, an impedance analysis impedance tables) and a `run(table, params,
+context)` that returns an AnalysisOutput: a JSON summary, tables (written as CSV artefacts) and
+plotly figures (JSON, drawn by the vendored plotly.js). Parameters are validated here so that a
+bad definition never reaches a worker.
+
+This module knows no kind itself: the shipped ones (analysis/kinds.py, BUILTIN_KINDS) are
+registered by the jobs app when Django starts (characterization.jobs.apps), a new one by adding
+it to BUILTIN_KINDS.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from characterization.analysis.errors import AnalysisError
+from characterization.parsers.schema import TABLE_KINDS
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,9 @@ class Param:
 class AnalysisContext:
     """What a run needs besides the table: what Kiln knows of the cell (active mass, the
     working electrode's role, its active material's formula, its 1C, the measurement's
-    declared voltage window, the lab's capacity ceiling) and a progress callback."""
+    declared voltage window, the lab's capacity ceiling), what the file's reader found besides
+    the table (`file_metadata`: ParsedFile.metadata, e.g. a DSC file's sample mass) and a
+    progress callback."""
 
     active_mass_mg: float | None
     progress: Callable[[int, str], None] = lambda percent, message: None
@@ -67,6 +76,7 @@ class AnalysisContext:
     one_c_ma_per_g: float | None = None
     voltage_window_v: tuple[float | None, float | None] | None = None
     capacity_ceiling_mah_g: float | None = None
+    file_metadata: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,7 @@ class AnalysisKind:
     run: Callable[[pd.DataFrame, dict, AnalysisContext], AnalysisOutput]
     needs_active_mass: bool = True
     measurement_types: tuple[str, ...] = ("cycling",)  # run automatically for these by default
+    table_kind: str = "cycling"  # the table it reads (parsers.schema.TABLE_KINDS)
 
     def clean_parameters(self, raw: Mapping[str, object] | None) -> dict:
         raw = dict(raw or {})
@@ -102,6 +113,10 @@ _KINDS: dict[str, AnalysisKind] = {}
 
 
 def register(kind: AnalysisKind) -> AnalysisKind:
+    """Make `kind` known by its key (again: the same key replaces it)."""
+    if kind.table_kind not in TABLE_KINDS:
+        known = ", ".join(TABLE_KINDS)
+        raise ValueError(f"{kind.key} reads an unknown table kind {kind.table_kind!r}: {known}")
     _KINDS[kind.key] = kind
     return kind
 
@@ -115,8 +130,7 @@ def get_kind(key: str) -> AnalysisKind:
 
 
 def kinds() -> dict[str, AnalysisKind]:
-    from characterization.analysis import kinds as _builtin  # noqa: F401  (registers them)
-
+    """Every registered kind by key."""
     return dict(_KINDS)
 
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 # The analyses shipped with this migration, with their default parameters and the measurement
 # types they run on by default (frozen here; kinds added later are seeded from the admin or by
-# characterization.job_services.analysis_definitions_seed).
+# characterization.jobs.seed.analysis_definitions_seed).
 DEFAULT_DEFINITIONS = (
     (
         "Cycling summary",

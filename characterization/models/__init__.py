@@ -1,5 +1,5 @@
 """Characterization models: electrodes and coin cells, measurements and their raw files,
-analysis definitions, jobs and results, column mappings of instruments' generic tables."""
+column mappings of instruments' generic tables (analysis jobs: characterization.jobs)."""
 
 from characterization.models.cells import (
     CastingMethod,
@@ -8,13 +8,6 @@ from characterization.models.cells import (
     Electrode,
     ElectrodeRole,
     default_drying_steps,
-)
-from characterization.models.jobs import (
-    ACTIVE_STATUSES,
-    AnalysisDefinition,
-    AnalysisJob,
-    AnalysisResult,
-    JobStatus,
 )
 from characterization.models.mappings import InstrumentMapping
 from characterization.models.measurements import (
@@ -28,11 +21,6 @@ from characterization.models.measurements import (
 )
 
 __all__ = [
-    "ACTIVE_STATUSES",
-    "AnalysisDefinition",
-    "AnalysisJob",
-    "AnalysisResult",
-    "JobStatus",
     "CastingMethod",
     "CellFormat",
     "ElectrodeRole",

@@ -1,7 +1,9 @@
-"""Cycler file parsers: one module per instrument format -> one normalised table.
+"""Measurement file parsers: one module per instrument format -> a typed table per kind.
 
 Pure Python (no Django). Entry points:
 
+    read_table(path, table_kind)         -> ParsedFile with the table of that kind (tables.py;
+                                            the kinds and their schemas: schema.py)
     detect_format(path) -> str           format from the file's content, never its extension
     read_cycler_file(path, fmt="auto")   -> ParsedFile(format, table, metadata)
     read_eis_file(path, fmt="auto")      -> ParsedFile with an EIS table (BioLogic PEIS)
@@ -10,10 +12,10 @@ Pure Python (no Django). Entry points:
     cycle_capacities(table)              -> per-cycle charge/discharge capacity (mAh), energy (mWh)
     complete_cycles(table)               -> labels of cycles with both charge and discharge
 
-The table follows schema.COLUMNS (units in the names: s, mA, V, mAh, mWh; every Ah/Wh/A a
-file stores is converted explicitly). Errors are ParseError (a ValueError naming the file);
-EIS and potential-step (CA) files raise its subclass NotCyclingFileError, whose .kind says
-which, because a cycling analysis cannot use them.
+The cycling table follows schema.COLUMNS (units in the names: s, mA, V, mAh, mWh; every
+Ah/Wh/A a file stores is converted explicitly). Errors are ParseError (a ValueError naming the
+file); EIS and potential-step (CA) files raise its subclass NotCyclingFileError, whose .kind
+says which, because a cycling analysis cannot use them.
 
 One cycle model for every format (cycle_model.normalise, rules in schema.py): each reader
 gathers its file's records (time, voltage, current as recorded, the instrument's steps, step
@@ -34,13 +36,16 @@ from .detect import FORMATS, detect_format
 from .errors import MissingToolError, NotCyclingFileError, ParseError
 from .mapped import ColumnMapping, MappingError, read_mapped_file
 from .reader import ParsedFile, read_cycler_file, read_eis_file
-from .schema import COLUMNS, STEP_TYPES
+from .schema import COLUMNS, SCHEMAS, STEP_TYPES, TABLE_KINDS
+from .tables import read_table
 
 __all__ = [
     "COLUMNS",
     "ColumnMapping",
     "FORMATS",
+    "SCHEMAS",
     "STEP_TYPES",
+    "TABLE_KINDS",
     "UnpackLimits",
     "MappingError",
     "MissingToolError",
@@ -53,4 +58,5 @@ __all__ = [
     "read_cycler_file",
     "read_eis_file",
     "read_mapped_file",
+    "read_table",
 ]

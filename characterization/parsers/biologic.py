@@ -30,8 +30,9 @@ from . import _table
 from .cycle_model import Counter, Records, normalise
 from .detect import BIOLOGIC_MPR
 from .errors import NotCyclingFileError, ParseError, file_label
+from .schema import IMPEDANCE_COLUMNS
 
-EIS_COLUMNS: tuple[str, ...] = ("time_s", "freq_hz", "z_real_ohm", "z_imag_ohm", "cycle")
+EIS_COLUMNS = IMPEDANCE_COLUMNS  # the impedance table (schema.py)
 
 CYCLING, EIS, POTENTIAL_STEP = "cycling", "eis", "potential_step"
 _GALVANOSTATIC, _REST_MODE = 1, 3

@@ -35,6 +35,7 @@ from typing import NamedTuple, NoReturn
 import pandas as pd
 
 from .errors import NotCyclingFileError, ParseError, file_label
+from .schema import IMPEDANCE_COLUMNS
 
 _HEAD_BYTES = 8192
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -134,7 +135,7 @@ def technique_of(tag: str) -> GamryTechnique:
 
 
 def read_gamry_dta(path: str | Path) -> tuple[pd.DataFrame, dict]:
-    """EIS table (biologic.EIS_COLUMNS) and metadata of a Gamry impedance .DTA file.
+    """EIS table (schema.IMPEDANCE_COLUMNS) and metadata of a Gamry impedance .DTA file.
 
     z_imag_ohm is Gamry's Zimag as is (Im Z, negative on a capacitive arc); time_s is Gamry's
     Time column (s since the impedance scan started); cycle numbers the ZCURVE tables from 1.
@@ -279,9 +280,7 @@ def _zcurve_frame(table: _Table, cycle: int, path: Path) -> tuple[pd.DataFrame, 
             "cycle": pd.Series([cycle] * len(rows), dtype="int64"),
         }
     )
-    from .biologic import EIS_COLUMNS  # here, not at the top: biologic imports detect
-
-    return frame[list(EIS_COLUMNS)], dropped
+    return frame[list(IMPEDANCE_COLUMNS)], dropped
 
 
 def _zcurve_indices(table: _Table, path: Path) -> dict[str, int]:

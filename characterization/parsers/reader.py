@@ -33,10 +33,11 @@ CYCLE_RULE = (
 @dataclass(frozen=True)
 class ParsedFile:
     """A parsed measurement: `format` is one of detect.FORMATS ("mapped" for a generic table
-    read through a column mapping, see mapped.py); `table` follows schema.COLUMNS
-    for cycling files (biologic.EIS_COLUMNS for read_eis_file); `metadata` holds at least
-    source_library ("kiln" for our own text readers), source_version, units_seen (quantity ->
-    unit as the file stored it), parser_version and, for cycling files, cycle_rule."""
+    read through a column mapping, see mapped.py); `table` follows the schema of its table
+    kind (schema.SCHEMAS: COLUMNS for cycling files, IMPEDANCE_COLUMNS for read_eis_file ...);
+    `metadata` holds at least source_library ("kiln" for our own text readers), source_version,
+    units_seen (quantity -> unit as the file stored it), parser_version and, for cycling files,
+    cycle_rule; a reader adds what its analyses need (a DSC file's sample mass ...)."""
 
     format: str
     table: pd.DataFrame
@@ -71,7 +72,7 @@ def read_eis_file(
     path: str | Path, fmt: str = "auto", *, limits: UnpackLimits = DEFAULT_LIMITS
 ) -> ParsedFile:
     """Parse a BioLogic PEIS/GEIS file (.mpr or .mpt) or a Gamry .DTA EIS file into
-    biologic.EIS_COLUMNS: time_s, freq_hz, z_real_ohm, z_imag_ohm (Im Z, negative on a
+    schema.IMPEDANCE_COLUMNS: time_s, freq_hz, z_real_ohm, z_imag_ohm (Im Z, negative on a
     capacitive arc), cycle. A Gamry file of another technique raises
     gamry.NotImpedanceFileError (a ParseError naming the technique)."""
     path = Path(path)

@@ -1,6 +1,45 @@
-"""The normalised cycling table every parser returns and every analysis reads.
+"""The typed tables the parsers return: one schema per table kind, each documented here.
 
-One row per instrument record, in record order. Columns (units in the names):
+A measurement's files are read into the table of its kind (parsers.tables.read_table), and an
+analysis declares the table kind it reads (analysis.registry.AnalysisKind.table_kind), so an
+analysis never meets a table it was not written for. SCHEMAS gives each kind of TABLE_KINDS its
+columns (units in the names) and its rules; a kind whose columns are still () is a placeholder
+that its reader fills in (see tables.py for registering the reader).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TABLE_KINDS: tuple[str, ...] = (
+    "cycling",
+    "impedance",
+    "potential_steps",
+    "thermal",
+    "ion_current",
+    "diffraction",
+)
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The columns of one table kind, in order, and what they hold (`doc`)."""
+
+    kind: str
+    columns: tuple[str, ...]  # () : not defined yet
+    doc: str
+
+    @property
+    def title(self) -> str:
+        """ "potential steps": the kind in a sentence."""
+        return self.kind.replace("_", " ")
+
+
+# --- cycling ------------------------------------------------------------------------------------
+
+CYCLING_DOC = """Galvanostatic cycling: one row per instrument record, in record order.
+
+Columns (units in the names):
 
     time_s                  float  seconds since the start of the test
     cycle                   int    Kiln's cycle (cathode pairing, see below); analyses of an
@@ -44,9 +83,7 @@ one nor a declared window to compare with is accepted but marked `end_unverified
 statistics, retention, first-cycle metrics and comparisons use complete cycles only.
 """
 
-from __future__ import annotations
-
-COLUMNS: tuple[str, ...] = (
+COLUMNS: tuple[str, ...] = (  # the cycling table
     "time_s",
     "cycle",
     "half_cycle",
@@ -66,3 +103,49 @@ STEP_TYPES: tuple[str, ...] = ("charge", "discharge", "rest", "other")
 DIRECTIONS: tuple[str, ...] = ("charge", "discharge", "rest")
 ELECTRODES: tuple[str, ...] = ("cathode", "anode")
 END_VOLTAGE_TOLERANCE_V = 0.05
+
+# --- impedance ----------------------------------------------------------------------------------
+
+IMPEDANCE_DOC = """Impedance (EIS: BioLogic PEIS/GEIS, Gamry): one row per frequency point.
+
+Columns (units in the names), in record order:
+
+    time_s      float  seconds since the start of the scan
+    freq_hz     float  the frequency of the point
+    z_real_ohm  float  Re(Z)
+    z_imag_ohm  float  Im(Z), negative on a capacitive arc (the file's -Im(Z) re-signed)
+    cycle       int    the impedance scan the point belongs to, from 1 (1 for a single scan)
+"""
+IMPEDANCE_COLUMNS: tuple[str, ...] = ("time_s", "freq_hz", "z_real_ohm", "z_imag_ohm", "cycle")
+
+# --- placeholders: each is filled in with its reader (columns, then the doc) --------------------
+
+POTENTIAL_STEPS_DOC = "Potential steps (PITT, chronoamperometry): not defined yet."
+POTENTIAL_STEPS_COLUMNS: tuple[str, ...] = ()
+THERMAL_DOC = "Thermal (DSC): not defined yet."
+THERMAL_COLUMNS: tuple[str, ...] = ()
+ION_CURRENT_DOC = "Ion current (DEMS, mass spectrometry): not defined yet."
+ION_CURRENT_COLUMNS: tuple[str, ...] = ()
+DIFFRACTION_DOC = "Diffraction (XRD, in situ XRD): not defined yet."
+DIFFRACTION_COLUMNS: tuple[str, ...] = ()
+
+SCHEMAS: dict[str, TableSchema] = {
+    schema.kind: schema
+    for schema in (
+        TableSchema("cycling", COLUMNS, CYCLING_DOC),
+        TableSchema("impedance", IMPEDANCE_COLUMNS, IMPEDANCE_DOC),
+        TableSchema("potential_steps", POTENTIAL_STEPS_COLUMNS, POTENTIAL_STEPS_DOC),
+        TableSchema("thermal", THERMAL_COLUMNS, THERMAL_DOC),
+        TableSchema("ion_current", ION_CURRENT_COLUMNS, ION_CURRENT_DOC),
+        TableSchema("diffraction", DIFFRACTION_COLUMNS, DIFFRACTION_DOC),
+    )
+}  # one per kind of TABLE_KINDS, in its order (tests/characterization/test_tables.py)
+
+
+def schema_of(table_kind: str) -> TableSchema:
+    """The schema of a table kind; ValueError naming the known kinds for any other."""
+    try:
+        return SCHEMAS[table_kind]
+    except KeyError:
+        known = ", ".join(TABLE_KINDS)
+        raise ValueError(f"unknown table kind {table_kind!r}; known: {known}") from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django import template
 
-from characterization import outdated
+from characterization.jobs import outdated
 from characterization.models import Measurement, RawFile, RefinementResult
 from lims.audit import AuditRow, audit_rows, history_rows, merged
 

@@ -8,8 +8,9 @@ import math
 
 import pytest
 
-from characterization import comparison, job_services
-from characterization.models import JobStatus
+from characterization import comparison
+from characterization.jobs import seed
+from characterization.jobs.models import JobStatus
 from lims.models import EdgeRole, SampleKind
 from lims.services import ParentLink, sample_register
 from tests.characterization.factories import CellFactory, ElectrodeFactory, PowderFactory
@@ -70,8 +71,10 @@ def test_the_overlay_has_a_band_for_replicates_and_a_plain_line_for_one_cell():
 def study(db, monkeypatch):
     """Pristine powder P, a coated powder C made from it, two cells of P and two of C (the nw4
     file's results may carry flags: the tests of the means ask to include flagged cells)."""
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: None)
-    job_services.analysis_definitions_seed()
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
+    )
+    seed.analysis_definitions_seed()
     pristine = PowderFactory(name="LMNO pristine")
     coated = sample_register(
         kind=SampleKind.CATHODE,

@@ -14,8 +14,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from characterization import job_services
-from characterization.models import AnalysisDefinition, JobStatus, RawFile, ReadState
+from characterization.jobs import seed
+from characterization.jobs.models import AnalysisDefinition, JobStatus
+from characterization.models import RawFile, ReadState
 from tests.characterization.corpus import NAMES, Variant, differs, variants
 from tests.characterization.factories import CellFactory
 from tests.characterization.parser_reference import cycler_data_dir, parsed
@@ -101,7 +102,7 @@ def test_damaged_copies_through_the_command_fail_with_a_sentence_or_warn(name, t
 def test_damaged_copies_uploaded_on_a_real_worker_end_with_a_sentence_or_a_warning(
     celery_worker, transactional_db
 ):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     AnalysisDefinition.objects.exclude(kind="cycling_summary").update(enabled=False)
     cell = CellFactory()
     uploads: list[tuple[Variant, object]] = []

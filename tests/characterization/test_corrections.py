@@ -10,9 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from characterization import corrections, job_services, outdated, services, storage
-from characterization.job_queries import latest_results_of_measurement
-from characterization.models import AnalysisJob, AnalysisResult, JobStatus, Measurement
+from characterization import corrections, services, storage
+from characterization.jobs import enqueue, inputs, outdated, seed
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
+from characterization.jobs.queries import latest_results_of_measurement
+from characterization.models import Measurement
 from lims.models import EdgeRole, Sample, SampleEdge
 from tests.characterization.factories import CellFactory, MeasurementFactory, PowderFactory, upload
 from tests.lims.factories import UserFactory
@@ -27,11 +29,11 @@ def sent(monkeypatch):
     """Job ids handed to the broker (faked: no broker in these tests)."""
     ids: list[int] = []
     monkeypatch.setattr(
-        "characterization.tasks.analysis_job_run.apply_async",
+        "characterization.jobs.tasks.analysis_job_run.apply_async",
         lambda args, **kwargs: ids.append(args[0]),
     )
     monkeypatch.setattr(
-        "characterization.tasks.raw_file_inspect.apply_async", lambda args, **kwargs: None
+        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda args, **kwargs: None
     )
     return ids
 
@@ -50,11 +52,11 @@ def other_chemist(db):
 @pytest.fixture
 def analysed(cell, chemist, sent, django_capture_on_commit_callbacks):
     """A cycling measurement of the cell whose cycling summary succeeded with the 6.4 mg mass."""
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     with django_capture_on_commit_callbacks(execute=True):
         measurement = MeasurementFactory(subject=cell.sample, operator=chemist, uploads=[upload()])
-        definition = job_services.AnalysisDefinition.objects.get(kind="cycling_summary")
-        job = job_services.job_enqueue(
+        definition = AnalysisDefinition.objects.get(kind="cycling_summary")
+        job = enqueue.job_enqueue(
             definition=definition,
             measurement=measurement,
             raw_file=measurement.files.get().raw_file,
@@ -164,7 +166,7 @@ def test_a_corrected_mass_marks_the_cells_analyses_outdated_and_the_rerun_clears
 def test_the_rerun_after_a_disc_correction_computes_with_the_new_active_mass(cell, chemist, sent):
     from tests.characterization.test_jobs import NW4, cycler_upload, record, run_all
 
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     measurement = record(cell.sample, cycler_upload(NW4), operator=chemist)
     run_all(measurement)
     first = measurement.analysis_jobs.get(kind="cycling_summary")
@@ -296,7 +298,7 @@ def test_a_void_raw_file_keeps_its_bytes_and_is_listed_apart(client, analysed, c
     raw.refresh_from_db()
     assert raw.void_reason == "exported twice"
     assert storage.raw_path(raw.sha256).exists()  # Kiln never removes a raw file
-    assert job_services.cycling_files(analysed) == []  # not analysed again
+    assert inputs.cycling_files(analysed) == []  # not analysed again
     page = client.get(reverse("measurements:detail", args=[analysed.sample.code])).content.decode()
     assert f'data-file="{raw.short_sha}"' not in page and "No raw files in use" in page
     assert 'data-testid="void-files"' in page and "because exported twice" in page
@@ -316,8 +318,8 @@ def test_a_finished_job_is_voided_and_leaves_the_lists(client, analysed, chemist
 
 
 def test_a_queued_job_is_cancelled_before_it_is_voided(analysed, chemist, sent):
-    queued = job_services.job_enqueue(
-        definition=job_services.AnalysisDefinition.objects.get(kind="dqdv"),
+    queued = enqueue.job_enqueue(
+        definition=AnalysisDefinition.objects.get(kind="dqdv"),
         measurement=analysed,
         raw_file=analysed.files.get().raw_file,
         user=chemist,

@@ -9,8 +9,9 @@ import zipfile
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from characterization import job_services
-from characterization.models import AnalysisJob, ReadState
+from characterization.jobs import cache, enqueue, inspection, run
+from characterization.jobs.models import AnalysisJob
+from characterization.models import ReadState
 from tests.characterization.factories import CellFactory, ElectrodeFactory, PowderFactory
 from tests.characterization.test_jobs import NW4, cycler_upload, definitions, record, run_all, sent
 from tests.characterization.test_parsers_gamry import EISPOT
@@ -25,7 +26,7 @@ def uploaded(name: str, content: bytes):
 
 
 def inspect(raw):
-    outcome = job_services.raw_file_inspect(raw_id=raw.pk)
+    outcome = inspection.raw_file_inspect(raw_id=raw.pk)
     raw.refresh_from_db()
     return outcome
 
@@ -53,7 +54,7 @@ def test_a_cycler_file_is_recognised_at_upload_and_read_by_the_worker(sent, tmp_
     assert raw.read_message == (
         "read as a Neware .ndax file, 18,700 rows, 320 half cycles; direction from the step types"
     )
-    assert job_services.parquet_path(raw.sha256).is_file()  # the analyses reuse this read
+    assert cache.parquet_path(raw.sha256).is_file()  # the analyses reuse this read
 
 
 def test_a_gamry_impedance_file_is_read_as_impedance(sent):
@@ -98,7 +99,7 @@ def test_the_cells_role_1c_formula_and_window_reach_its_analyses(definitions, se
     measurement.save()
     job = AnalysisJob.objects.filter(measurement=measurement, kind="cycling_summary").first()
     job.delete()
-    job = job_services.job_enqueue(
+    job = enqueue.job_enqueue(
         definition=definitions["cycling_summary"], measurement=measurement, raw_file=job.raw_file
     )
     assert job.cell_context == {
@@ -108,7 +109,7 @@ def test_the_cells_role_1c_formula_and_window_reach_its_analyses(definitions, se
         "voltage_window_v": [1.6, 5.0],
         "capacity_ceiling_mah_g": 4200.0,
     }
-    assert job_services.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
+    assert run.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
     job.refresh_from_db()
     assert job.result.summary["electrode"] == "anode"
     assert job.result.cell_context == job.cell_context
@@ -122,10 +123,10 @@ def test_a_narrower_declared_window_flags_the_voltages_outside_it(definitions, s
     measurement.save()
     AnalysisJob.objects.filter(measurement=measurement).delete()
     raw = measurement.files.get().raw_file
-    job = job_services.job_enqueue(
+    job = enqueue.job_enqueue(
         definition=definitions["cycling_summary"], measurement=measurement, raw_file=raw
     )
-    assert job_services.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
+    assert run.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
     job.refresh_from_db()
     window = next(w for w in job.result.warnings if w["code"] == "voltage_outside_window")
     assert window["severity"] == "flag" and "2 V … 4.5 V" in window["message"]

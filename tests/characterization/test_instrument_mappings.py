@@ -7,9 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from characterization import job_queries, job_services, services
+from characterization import services
 from characterization.admin import InstrumentMappingForm
-from characterization.models import InstrumentMapping, JobStatus
+from characterization.jobs import inputs, presenting, queries, seed
+from characterization.jobs.models import JobStatus
+from characterization.models import InstrumentMapping
 from tests.characterization.factories import CellFactory
 from tests.characterization.synthetic import linear_cycling_table
 from tests.characterization.test_jobs import run_all
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def definitions(db):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
 
 
 @pytest.fixture
@@ -27,7 +29,7 @@ def sent(monkeypatch):
     """Job ids handed to the broker (faked: the jobs run in this process)."""
     ids: list[int] = []
     monkeypatch.setattr(
-        "characterization.tasks.analysis_job_run.apply_async",
+        "characterization.jobs.tasks.analysis_job_run.apply_async",
         lambda args, **kwargs: ids.append(args[0]),
     )
     return ids
@@ -127,12 +129,12 @@ def test_a_generic_table_on_a_mapped_instrument_gets_jobs_that_read_it(definitio
     assert job.status == JobStatus.SUCCEEDED
     assert job.column_mapping["name"] == "Bench 3 export"
     assert job.result.column_mapping == job.column_mapping
-    assert ("Column mapping", "Bench 3 export (instrument bench 3)") in job_queries.provenance(job)
+    assert ("Column mapping", "Bench 3 export (instrument bench 3)") in presenting.provenance(job)
     cycles = job.result.summary["cycles"]
     assert [c["cycle"] for c in cycles] == [1, 2, 3]
     assert [c["charge_capacity_mah"] for c in cycles] == pytest.approx([2.0] * 3)
     assert [c["discharge_capacity_mah"] for c in cycles] == pytest.approx([1.8] * 3)
-    table = job_queries.cached_table(raw, measurement)
+    table = queries.cached_table(raw, measurement)
     assert table is not None and len(table) > 0
 
 
@@ -162,7 +164,7 @@ def test_without_a_mapping_the_same_table_starts_no_analysis(definitions, sent):
         uploads=[SimpleUploadedFile("cell-07.csv", bench_csv())],
     ).measurement
     assert not measurement.analysis_jobs.exists()
-    assert job_services.cycling_files(measurement) == []
+    assert inputs.cycling_files(measurement) == []
 
 
 def test_a_lab_manager_saves_a_mapping_in_the_admin(admin_client, admin_user):

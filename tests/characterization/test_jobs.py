@@ -21,17 +21,13 @@ from django.db import OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
-from characterization import job_services, services
+from characterization import services, storage
 from characterization.analysis import registry
 from characterization.analysis.report import cycling_report
 from characterization.analysis_test_kinds import register_test_kinds, unregister_test_kinds
-from characterization.models import (
-    AnalysisDefinition,
-    AnalysisJob,
-    AnalysisResult,
-    JobStatus,
-    Measurement,
-)
+from characterization.jobs import cache, enqueue, errors, recovery, run, seed, sending, spec
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
+from characterization.models import Measurement
 from tests.characterization.factories import CellFactory, PowderFactory, upload
 from tests.characterization.parser_reference import cycler_data_dir, parsed
 
@@ -68,7 +64,7 @@ def run_all(measurement: Measurement | None = None) -> dict[str, str]:
     if measurement is not None:
         jobs = jobs.filter(measurement=measurement)
     return {
-        job.kind: job_services.analysis_job_run(job_id=job.pk, worker="test@local")
+        job.kind: run.analysis_job_run(job_id=job.pk, worker="test@local")
         for job in jobs.order_by("id")
     }
 
@@ -86,7 +82,7 @@ def wait_for(predicate, timeout_s: float = 60, interval_s: float = 0.2):
 @pytest.fixture
 def definitions(db):
     """The shipped definitions (a transactional test's flush removes the migration's rows)."""
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     return {d.kind: d for d in AnalysisDefinition.objects.all()}
 
 
@@ -102,12 +98,12 @@ def sent(monkeypatch):
     """Job ids handed to the broker (the send is faked: no broker in process tests)."""
     ids: list[int] = []
     monkeypatch.setattr(
-        "characterization.tasks.analysis_job_run.apply_async",
+        "characterization.jobs.tasks.analysis_job_run.apply_async",
         lambda args, **kwargs: ids.append(args[0]),
     )
     # the inspection of each new file is another task; tests run it in-process when they need it
     monkeypatch.setattr(
-        "characterization.tasks.raw_file_inspect.apply_async", lambda args, **kwargs: None
+        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda args, **kwargs: None
     )
     return ids
 
@@ -209,7 +205,7 @@ def test_attaching_a_second_file_queues_jobs_for_that_file_only(definitions, sen
 def test_the_same_analysis_is_never_queued_twice_for_the_same_file(definitions, sent):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     job = measurement.analysis_jobs.get(kind="dqdv")
-    again = job_services.job_enqueue(
+    again = enqueue.job_enqueue(
         definition=job.definition, measurement=measurement, raw_file=job.raw_file
     )
     assert again.pk == job.pk
@@ -225,8 +221,8 @@ def test_the_cache_key_depends_on_every_input_and_nothing_else():
         "input_checksums": ["a" * 64],
         "active_mass_mg": 6.4,
     }
-    key = job_services.cache_key_for(**base)
-    assert key == job_services.cache_key_for(**{**base, "parameters": {"a": None, "b": 1}})
+    key = spec.cache_key_for(**base)
+    assert key == spec.cache_key_for(**{**base, "parameters": {"a": None, "b": 1}})
     for change in (
         {"kind_version": 2},
         {"parser_version": "2"},
@@ -234,7 +230,7 @@ def test_the_cache_key_depends_on_every_input_and_nothing_else():
         {"input_checksums": ["b" * 64]},
         {"active_mass_mg": 6.41},
     ):
-        assert job_services.cache_key_for(**{**base, **change}) != key
+        assert spec.cache_key_for(**{**base, **change}) != key
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -281,36 +277,36 @@ def test_the_normalised_table_is_parsed_once_then_read_from_the_parquet_cache(
 ):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     first = measurement.analysis_jobs.get(kind="cycling_summary")
-    job_services.analysis_job_run(job_id=first.pk, worker="w")
+    run.analysis_job_run(job_id=first.pk, worker="w")
     raw = first.raw_file
-    cache = job_services.parquet_path(raw.sha256)
-    assert cache.is_file()
-    assert not list(cache.parent.glob(".tmp-*"))  # written atomically, nothing left behind
+    cached = cache.parquet_path(raw.sha256)
+    assert cached.is_file()
+    assert not list(cached.parent.glob(".tmp-*"))  # written atomically, nothing left behind
 
-    def parser_must_not_run(path):
+    def parser_must_not_run(path, *args, **kwargs):
         raise AssertionError("parsed again")
 
-    monkeypatch.setattr(job_services, "read_cycler_file", parser_must_not_run)
+    monkeypatch.setattr(cache, "read_table", parser_must_not_run)
     for job in measurement.analysis_jobs.filter(status=JobStatus.QUEUED):
-        assert job_services.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
+        assert run.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
 
 
 def test_a_damaged_parquet_cache_is_rebuilt_from_the_raw_file(definitions, sent, settings):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     raw = measurement.files.get().raw_file
-    cache = job_services.parquet_path(raw.sha256)
-    cache.parent.mkdir(parents=True)
-    cache.write_bytes(b"PAR1 not really")
-    table, from_cache = job_services.normalised_table(raw)
+    cached = cache.parquet_path(raw.sha256)
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"PAR1 not really")
+    table, from_cache = cache.normalised_table(raw)
     assert (from_cache, len(table)) == (False, 18700)
-    assert job_services.normalised_table(raw)[1] is True
+    assert cache.normalised_table(raw)[1] is True
 
 
 def test_an_identical_rerun_reuses_the_stored_result_at_once(definitions, sent, chemist):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     run_all(measurement)
     job = measurement.analysis_jobs.get(kind="cycling_summary")
-    again = job_services.job_rerun(job=job, user=chemist)
+    again = enqueue.job_rerun(job=job, user=chemist)
     assert again.pk != job.pk
     assert (again.status, again.reused, again.result_id) == (
         JobStatus.SUCCEEDED,
@@ -336,9 +332,9 @@ def test_the_same_file_on_another_cell_is_a_new_result_because_the_active_mass_d
 def test_a_job_run_twice_runs_once(definitions, sent):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     job = measurement.analysis_jobs.get(kind="cycling_summary")
-    assert job_services.analysis_job_run(job_id=job.pk, worker="a") == "succeeded"
-    assert job_services.analysis_job_run(job_id=job.pk, worker="b") == "skipped"
-    assert job_services.analysis_job_run(job_id=job.pk, worker="b", redelivered=True) == "skipped"
+    assert run.analysis_job_run(job_id=job.pk, worker="a") == "succeeded"
+    assert run.analysis_job_run(job_id=job.pk, worker="b") == "skipped"
+    assert run.analysis_job_run(job_id=job.pk, worker="b", redelivered=True) == "skipped"
     job.refresh_from_db()
     assert (job.worker, job.attempts) == ("a", 1)
     assert AnalysisResult.objects.filter(kind="cycling_summary").count() == 1
@@ -348,19 +344,17 @@ def test_a_redelivered_job_is_taken_over_and_the_first_run_can_no_longer_write(d
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     job = measurement.analysis_jobs.get(kind="cycling_summary")
     dead_token = uuid.uuid4()
-    assert job_services._claim(job.pk, worker="dead@host", token=dead_token, redelivered=False)
+    assert run._claim(job.pk, worker="dead@host", token=dead_token, redelivered=False)
     # A plain duplicate delivery leaves a running job alone ...
-    assert job_services.analysis_job_run(job_id=job.pk, worker="b") == "skipped"
+    assert run.analysis_job_run(job_id=job.pk, worker="b") == "skipped"
     # ... a redelivery (the worker that had it died) takes it over.
-    assert job_services.analysis_job_run(job_id=job.pk, worker="b", redelivered=True) == (
-        "succeeded"
-    )
+    assert run.analysis_job_run(job_id=job.pk, worker="b", redelivered=True) == "succeeded"
     job.refresh_from_db()
     assert (job.status, job.worker, job.attempts) == (JobStatus.SUCCEEDED, "b", 2)
-    dead = job_services._Run(job, dead_token)
-    with pytest.raises(job_services.JobLost):
+    dead = run._Run(job, dead_token)
+    with pytest.raises(errors.JobLost):
         dead.progress(50, "still here")
-    with pytest.raises(job_services.JobLost):
+    with pytest.raises(errors.JobLost):
         dead.finish(job.result, reused=False)
     assert AnalysisResult.objects.filter(kind="cycling_summary").count() == 1
 
@@ -375,7 +369,7 @@ def test_a_job_redelivered_after_the_maximum_attempts_fails_saying_the_worker_st
         attempts=settings.KILN_JOB_MAX_ATTEMPTS,
         heartbeat_at=timezone.now(),
     )
-    assert job_services.analysis_job_run(job_id=job.pk, worker="b", redelivered=True) == "failed"
+    assert run.analysis_job_run(job_id=job.pk, worker="b", redelivered=True) == "failed"
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert job.error.startswith(f"The worker stopped {settings.KILN_JOB_MAX_ATTEMPTS} times")
@@ -389,13 +383,13 @@ def test_a_worker_with_a_newer_analysis_version_records_it_and_computes_again(
     old = measurement.analysis_jobs.get(kind="cycling_summary")
     bumped = registry.kinds()["cycling_summary"]
     monkeypatch.setitem(registry._KINDS, "cycling_summary", _with_version(bumped, 3))
-    report = job_services.definition_rerun_all(definition=old.definition)
+    report = enqueue.definition_rerun_all(definition=old.definition)
     assert (report.queued, report.reused, report.up_to_date) == (1, 0, 0)
     new = measurement.analysis_jobs.filter(kind="cycling_summary").latest("id")
-    assert job_services.analysis_job_run(job_id=new.pk, worker="w") == "succeeded"
+    assert run.analysis_job_run(job_id=new.pk, worker="w") == "succeeded"
     new.refresh_from_db()
     assert new.kind_version == 3 and new.result_id != old.result_id
-    again = job_services.definition_rerun_all(definition=old.definition)
+    again = enqueue.definition_rerun_all(definition=old.definition)
     assert (again.queued, again.up_to_date) == (0, 1)
 
 
@@ -468,7 +462,7 @@ def test_one_bad_file_affects_no_other_job(definitions, sent):
 def test_a_missing_stored_file_fails_asking_for_the_backup(definitions, sent):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     raw = measurement.files.get().raw_file
-    path = job_services.storage.raw_path(raw.sha256)
+    path = storage.raw_path(raw.sha256)
     path.chmod(0o644)
     path.unlink()
     run_all(measurement)
@@ -498,15 +492,13 @@ def test_a_transient_database_error_gives_the_job_back_and_is_raised_for_the_ret
     def database_gone(raw, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(job_services, "normalised_table", database_gone)
+    monkeypatch.setattr(cache, "normalised_table", database_gone)
     with pytest.raises(OperationalError):
-        job_services.analysis_job_run(job_id=job.pk, worker="w")
+        run.analysis_job_run(job_id=job.pk, worker="w")
     job.refresh_from_db()
     assert (job.status, job.attempts, job.claim_token) == (JobStatus.QUEUED, 1, None)
     monkeypatch.undo()
-    assert job_services.analysis_job_run(job_id=job.pk, worker="w", redelivered=True) == (
-        "succeeded"
-    )
+    assert run.analysis_job_run(job_id=job.pk, worker="w", redelivered=True) == "succeeded"
 
 
 def test_a_bug_in_an_analysis_fails_the_job_politely_and_is_raised_for_the_log(
@@ -515,9 +507,9 @@ def test_a_bug_in_an_analysis_fails_the_job_politely_and_is_raised_for_the_log(
     definition = AnalysisDefinition.objects.create(name="Boom", kind="test_internal_error")
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     raw = measurement.files.get().raw_file
-    job = job_services.job_enqueue(definition=definition, measurement=measurement, raw_file=raw)
+    job = enqueue.job_enqueue(definition=definition, measurement=measurement, raw_file=raw)
     with pytest.raises(KeyError):
-        job_services.analysis_job_run(job_id=job.pk, worker="w")
+        run.analysis_job_run(job_id=job.pk, worker="w")
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "internal error (KeyError)" in job.error
@@ -528,21 +520,21 @@ def test_progress_is_written_to_the_job_while_it_runs(sent, kinds_for_tests):
         name="Slow", kind="test_slow_steps", parameters={"steps": 4, "step_s": 0.0}
     )
     measurement = record(CellFactory().sample, cycler_upload(NW4))
-    job = job_services.job_enqueue(
+    job = enqueue.job_enqueue(
         definition=definition, measurement=measurement, raw_file=measurement.files.get().raw_file
     )
     seen = []
-    original = job_services._Run.progress
+    original = run._Run.progress
 
     def spy(self, percent, message, *, force=True):
         original(self, percent, message, force=True)
         seen.append(AnalysisJob.objects.values_list("progress_percent", flat=True).get(pk=job.pk))
 
-    job_services._Run.progress = spy
+    run._Run.progress = spy
     try:
-        assert job_services.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
+        assert run.analysis_job_run(job_id=job.pk, worker="w") == "succeeded"
     finally:
-        job_services._Run.progress = original
+        run._Run.progress = original
     assert seen == sorted(seen) and seen[0] == 5 and 40 < seen[-2] <= 92
     assert AnalysisResult.objects.get().summary["rows"] == 18700
 
@@ -556,7 +548,7 @@ def test_with_the_broker_down_the_upload_succeeds_and_the_job_waits(
     def broker_down(*args, **kwargs):
         raise BrokerOperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", broker_down)
+    monkeypatch.setattr("characterization.jobs.tasks.analysis_job_run.apply_async", broker_down)
     cell = CellFactory()
     client.force_login(chemist)
     with django_capture_on_commit_callbacks(execute=True):
@@ -574,7 +566,7 @@ def test_with_the_broker_down_the_upload_succeeds_and_the_job_waits(
     jobs = list(measurement.analysis_jobs.all())
     assert len(jobs) == len(DEFAULT_KINDS)
     assert {(j.status, j.progress_message, j.sent_at) for j in jobs} == {
-        (JobStatus.QUEUED, job_services.BROKER_WAIT_MESSAGE, None)
+        (JobStatus.QUEUED, sending.BROKER_WAIT_MESSAGE, None)
     }
 
 
@@ -583,11 +575,11 @@ def test_recovery_sends_jobs_the_broker_never_received_but_not_brand_new_ones(
 ):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     ids = sorted(measurement.analysis_jobs.values_list("pk", flat=True))
-    assert job_services.jobs_recover().resent == []  # just queued: its send may be under way
-    later = timezone.now() + timedelta(seconds=job_services.RESEND_AFTER_S + 1)
-    report = job_services.jobs_recover(now=later)
+    assert recovery.jobs_recover().resent == []  # just queued: its send may be under way
+    later = timezone.now() + timedelta(seconds=recovery.RESEND_AFTER_S + 1)
+    report = recovery.jobs_recover(now=later)
     assert sorted(report.resent) == ids == sorted(sent)
-    assert job_services.jobs_recover(now=later).resent == []  # sent now: not again
+    assert recovery.jobs_recover(now=later).resent == []  # sent now: not again
 
 
 def test_recovery_requeues_a_job_whose_worker_stopped_and_fails_it_after_the_last_attempt(
@@ -605,7 +597,7 @@ def test_recovery_requeues_a_job_whose_worker_stopped_and_fails_it_after_the_las
             claim_token=uuid.uuid4(),
             heartbeat_at=heartbeat or timezone.now(),
         )
-    report = job_services.jobs_recover()
+    report = recovery.jobs_recover()
     assert (report.requeued, report.failed) == ([retry.pk], [give_up.pk])
     retry.refresh_from_db(), give_up.refresh_from_db(), alive.refresh_from_db()
     assert (retry.status, retry.worker) == (JobStatus.QUEUED, "")
@@ -613,7 +605,7 @@ def test_recovery_requeues_a_job_whose_worker_stopped_and_fails_it_after_the_las
     assert give_up.status == JobStatus.FAILED
     assert give_up.error.startswith("The worker stopped 3 times while running this job")
     assert alive.status == JobStatus.RUNNING
-    restarted = job_services.jobs_recover(restarted_worker="gone@host")
+    restarted = recovery.jobs_recover(restarted_worker="gone@host")
     assert restarted.requeued == [alive.pk]
 
 
@@ -625,13 +617,13 @@ def test_a_cancelled_job_is_not_run_and_a_running_one_stops_at_its_next_report(
 ):
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     queued, running = measurement.analysis_jobs.order_by("id")[:2]
-    assert job_services.job_cancel(job=queued, user=chemist)
-    assert job_services.analysis_job_run(job_id=queued.pk, worker="w") == "skipped"
+    assert enqueue.job_cancel(job=queued, user=chemist)
+    assert run.analysis_job_run(job_id=queued.pk, worker="w") == "skipped"
     queued.refresh_from_db()
     assert (queued.status, queued.progress_message) == (JobStatus.CANCELLED, "cancelled by chen")
     token = uuid.uuid4()
-    job_services._claim(running.pk, worker="w", token=token, redelivered=False)
-    assert job_services.job_cancel(job=running, user=chemist)
-    with pytest.raises(job_services.JobLost):
-        job_services._Run(running, token).progress(50, "half way")
-    assert not job_services.job_cancel(job=queued, user=chemist)  # already finished
+    run._claim(running.pk, worker="w", token=token, redelivered=False)
+    assert enqueue.job_cancel(job=running, user=chemist)
+    with pytest.raises(errors.JobLost):
+        run._Run(running, token).progress(50, "half way")
+    assert not enqueue.job_cancel(job=queued, user=chemist)  # already finished

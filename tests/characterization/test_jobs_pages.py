@@ -11,14 +11,9 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from characterization import job_services
-from characterization.models import (
-    AnalysisDefinition,
-    AnalysisJob,
-    AnalysisResult,
-    CoinCell,
-    JobStatus,
-)
+from characterization.jobs import run, seed
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
+from characterization.models import CoinCell
 from tests.characterization.factories import CellFactory, PowderFactory
 from tests.characterization.test_jobs import NW4, REST_ONLY, cycler_upload, record, run_all
 
@@ -27,13 +22,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
+    )
 
 
 @pytest.fixture
 def analysed(db, chemist):
     """A cell with a Neware file whose default analyses all ran, measured by the chemist."""
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     cell = CellFactory()
     measurement = record(cell.sample, cycler_upload(NW4), operator=chemist)
     run_all(measurement)
@@ -61,7 +58,7 @@ def test_the_jobs_list_shows_each_job_and_filters_by_status(client, chemist, ana
 
 
 def test_the_jobs_list_polls_every_two_seconds_only_while_a_job_is_active(client, chemist):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     client.force_login(chemist)
     page = html(client.get("/jobs/"))
@@ -110,7 +107,7 @@ def test_result_tables_download_as_the_stored_csv_and_as_excel(client, chemist, 
 
 
 def test_the_polled_status_of_a_running_job_reloads_the_page_once_it_finishes(client, chemist):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     job = measurement.analysis_jobs.get(kind="dqdv")
     client.force_login(chemist)
@@ -118,13 +115,13 @@ def test_the_polled_status_of_a_running_job_reloads_the_page_once_it_finishes(cl
     assert f'hx-get="/jobs/{job.pk}/?poll=1" hx-trigger="every 2s"' in page
     polled = client.get(f"/jobs/{job.pk}/?poll=1", headers={"HX-Request": "true"})
     assert "HX-Refresh" not in polled and 'data-status="queued"' in html(polled)
-    job_services.analysis_job_run(job_id=job.pk, worker="w")
+    run.analysis_job_run(job_id=job.pk, worker="w")
     finished = client.get(f"/jobs/{job.pk}/?poll=1", headers={"HX-Request": "true"})
     assert finished["HX-Refresh"] == "true"
 
 
 def test_a_failed_job_shows_the_chemists_message(client, chemist):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     measurement = record(CellFactory().sample, cycler_upload(REST_ONLY))
     run_all(measurement)
     job = measurement.analysis_jobs.get(kind="cycling_summary")
@@ -179,7 +176,7 @@ def test_the_measurement_page_loads_its_analyses_live(client, chemist, analysed)
 
 
 def test_the_measurement_jobs_poll_tells_the_results_to_reload_when_a_job_finished(client, chemist):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     code = measurement.sample.code
     client.force_login(chemist)
@@ -214,7 +211,7 @@ def test_a_lab_manager_adds_a_definition_in_the_admin_with_checked_parameters(cl
     manager.is_staff = True
     manager.save()
     client.force_login(manager)
-    url = reverse("admin:characterization_analysisdefinition_add")
+    url = reverse("admin:jobs_analysisdefinition_add")
     bad = client.post(
         url,
         {"name": "Rate 1C=200", "kind": "rate_capability", "parameters": '{"tolerance": 3}'},
@@ -241,11 +238,8 @@ def test_chemists_see_definitions_but_only_lab_managers_change_them(client, chem
     chemist.is_staff = True
     chemist.save()
     client.force_login(chemist)
-    assert (
-        client.get(reverse("admin:characterization_analysisdefinition_changelist")).status_code
-        == 200
-    )
-    assert client.get(reverse("admin:characterization_analysisdefinition_add")).status_code == 403
+    assert client.get(reverse("admin:jobs_analysisdefinition_changelist")).status_code == 200
+    assert client.get(reverse("admin:jobs_analysisdefinition_add")).status_code == 403
 
 
 def test_the_admin_reruns_a_definition_on_all_old_measurements(client, manager, analysed):
@@ -255,7 +249,7 @@ def test_the_admin_reruns_a_definition_on_all_old_measurements(client, manager, 
     AnalysisDefinition.objects.filter(pk=definition.pk).update(parameters={"reference_cycle": 2})
     client.force_login(manager)
     response = client.post(
-        reverse("admin:characterization_analysisdefinition_changelist"),
+        reverse("admin:jobs_analysisdefinition_changelist"),
         {"action": "rerun_on_all_measurements", "_selected_action": [definition.pk]},
         follow=True,
     )
@@ -304,7 +298,7 @@ def test_voltage_profiles_of_chosen_cycles_come_from_the_cached_table(client, ch
 
 
 def test_voltage_profiles_wait_for_an_analysis_to_have_read_the_file(client, chemist):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     measurement = record(CellFactory().sample, cycler_upload(NW4))
     raw = measurement.files.get().raw_file
     client.force_login(chemist)
@@ -326,7 +320,7 @@ def test_rerunning_a_definition_this_code_cannot_run_is_refused_with_the_reason(
     )
     client.force_login(manager)
     response = client.post(
-        reverse("admin:characterization_analysisdefinition_changelist"),
+        reverse("admin:jobs_analysisdefinition_changelist"),
         {"action": "rerun_on_all_measurements", "_selected_action": [retired.pk]},
         follow=True,
     )

@@ -14,16 +14,11 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from characterization import job_services
 from characterization.analysis.report import cycling_report
 from characterization.analysis_test_kinds import register_test_kinds, unregister_test_kinds
-from characterization.models import (
-    AnalysisDefinition,
-    AnalysisJob,
-    AnalysisResult,
-    JobStatus,
-    Measurement,
-)
+from characterization.jobs import cache, enqueue, recovery, seed, sending
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
+from characterization.models import Measurement
 from lims.celery import app
 from tests.characterization.factories import CellFactory, PowderFactory
 from tests.characterization.parser_reference import parsed
@@ -49,7 +44,7 @@ FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 @pytest.fixture
 def definitions(transactional_db):
     """The shipped definitions (the flush after a transactional test removes the seeded rows)."""
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
 
 
 @pytest.fixture
@@ -98,7 +93,7 @@ def test_an_upload_is_analysed_by_the_worker_and_an_identical_rerun_reuses_the_r
             expected["discharge_capacity_mah_g"], rel=1e-9
         )
     raw = measurement.files.get().raw_file
-    assert job_services.parquet_path(raw.sha256).is_file()
+    assert cache.parquet_path(raw.sha256).is_file()
     raw.refresh_from_db()  # the worker recorded what it made of the file
     assert (raw.read_state, raw.read_message) == (
         "read",
@@ -171,7 +166,7 @@ def test_a_worker_killed_mid_job_is_redelivered_and_the_job_finishes_with_one_re
 ):
     first = start_worker(SLOW_WORKER_ENV)
     measurement = record(CellFactory().sample, cycler_upload(NW4))
-    job = job_services.job_enqueue(
+    job = enqueue.job_enqueue(
         definition=slow_definition,
         measurement=measurement,
         raw_file=measurement.files.get().raw_file,
@@ -208,7 +203,7 @@ def test_a_pool_process_killed_mid_job_is_redelivered_to_the_same_worker(
     message back to the queue (acks_late + reject_on_worker_lost) and the job runs again."""
     worker = start_worker(SLOW_WORKER_ENV)
     measurement = record(CellFactory().sample, cycler_upload(NW4))
-    job = job_services.job_enqueue(
+    job = enqueue.job_enqueue(
         definition=slow_definition,
         measurement=measurement,
         raw_file=measurement.files.get().raw_file,
@@ -256,7 +251,7 @@ def test_with_redis_down_at_upload_the_upload_is_kept_and_the_job_runs_once_redi
     job = measurement.analysis_jobs.get()
     assert (job.status, job.progress_message, job.sent_at) == (
         JobStatus.QUEUED,
-        job_services.BROKER_WAIT_MESSAGE,
+        sending.BROKER_WAIT_MESSAGE,
         None,
     )
     assert measurement.files.get().raw_file.sha256  # the upload itself is stored
@@ -264,8 +259,8 @@ def test_with_redis_down_at_upload_the_upload_is_kept_and_the_job_runs_once_redi
         wait_for(lambda: AnalysisJob.objects.get(pk=job.pk).status != JobStatus.QUEUED, 3) is None
     )
 
-    later = timezone.now() + timedelta(seconds=job_services.RESEND_AFTER_S + 1)
-    assert job_services.jobs_recover(now=later).resent == [job.pk]
+    later = timezone.now() + timedelta(seconds=recovery.RESEND_AFTER_S + 1)
+    assert recovery.jobs_recover(now=later).resent == [job.pk]
     done = wait_for(
         lambda: AnalysisJob.objects.filter(pk=job.pk, status=JobStatus.SUCCEEDED).first()
     )

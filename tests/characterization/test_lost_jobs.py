@@ -10,16 +10,10 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from characterization import job_delivery, job_services
-from characterization.job_delivery import INSPECT_TASK, JOB_TASK, Holdings
-from characterization.models import (
-    AnalysisDefinition,
-    AnalysisJob,
-    AnalysisResult,
-    JobStatus,
-    RawFile,
-    ReadState,
-)
+from characterization.jobs import delivery, recovery, seed, sending
+from characterization.jobs.delivery import INSPECT_TASK, JOB_TASK, Holdings
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
+from characterization.models import RawFile, ReadState
 from lims.celery import app
 from tests.characterization.factories import CellFactory, MeasurementFactory, upload
 
@@ -31,11 +25,11 @@ def sent(monkeypatch):
     """Ids handed to the broker (faked: the in-process tests have no worker)."""
     ids = SimpleNamespace(jobs=[], files=[])
     monkeypatch.setattr(
-        "characterization.tasks.analysis_job_run.apply_async",
+        "characterization.jobs.tasks.analysis_job_run.apply_async",
         lambda args, **kwargs: ids.jobs.append(args[0]),
     )
     monkeypatch.setattr(
-        "characterization.tasks.raw_file_inspect.apply_async",
+        "characterization.jobs.tasks.raw_file_inspect.apply_async",
         lambda args, **kwargs: ids.files.append(args[0]),
     )
     return ids
@@ -45,8 +39,8 @@ def sent(monkeypatch):
 def broker(monkeypatch):
     """What the broker holds, as each test sets it (None: it cannot be looked into)."""
     state = SimpleNamespace(holdings=Holdings({JOB_TASK: frozenset(), INSPECT_TASK: frozenset()}))
-    monkeypatch.setattr(job_delivery, "broker_holdings", lambda queue=None: state.holdings)
-    monkeypatch.setattr(job_delivery, "LOOK_AGAIN_S", 0)
+    monkeypatch.setattr(delivery, "broker_holdings", lambda queue=None: state.holdings)
+    monkeypatch.setattr(delivery, "LOOK_AGAIN_S", 0)
     return state
 
 
@@ -74,7 +68,7 @@ def test_a_job_whose_message_the_broker_lost_is_sent_again_and_its_page_says_so(
 ):
     job = queued_job(sent_ago=LOST_AFTER)
     now = timezone.now()
-    report = job_services.jobs_recover(now=now)
+    report = recovery.jobs_recover(now=now)
     assert (report.lost, report.resent) == ([job.pk], [job.pk])
     assert sent.jobs[-1:] == [job.pk]
     job.refresh_from_db()
@@ -86,19 +80,19 @@ def test_a_job_whose_message_the_broker_lost_is_sent_again_and_its_page_says_so(
     client.force_login(chemist)
     page = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "the job broker lost this job&#x27;s message (it was no longer in the queue)" in page
-    assert job_services.jobs_recover().lost == []  # sent just now: not again
+    assert recovery.jobs_recover().lost == []  # sent just now: not again
 
 
 @pytest.mark.django_db
 def test_a_job_waiting_in_the_queue_or_sent_moments_ago_is_not_sent_twice(sent, broker):
     waiting = queued_job(sent_ago=timedelta(minutes=20))
     broker.holdings = Holdings({JOB_TASK: frozenset({waiting.pk})})
-    assert job_services.jobs_recover().lost == []
+    assert recovery.jobs_recover().lost == []
     fresh = queued_job(sent_ago=timedelta(seconds=20))
     broker.holdings = Holdings({JOB_TASK: frozenset()})
-    assert job_services.jobs_recover().lost == [waiting.pk]  # not the fresh one
+    assert recovery.jobs_recover().lost == [waiting.pk]  # not the fresh one
     fresh.refresh_from_db()
-    assert fresh.progress_message == job_services.QUEUED_MESSAGE
+    assert fresh.progress_message == sending.QUEUED_MESSAGE
 
 
 @pytest.mark.django_db
@@ -107,7 +101,7 @@ def test_after_a_broker_restart_the_page_says_when_it_restarted(sent, broker):
     restarted = timezone.now() - timedelta(minutes=3)
     broker.holdings = Holdings({JOB_TASK: frozenset()}, restarted_at=restarted)
     now = timezone.now()
-    job_services.jobs_recover(now=now)
+    recovery.jobs_recover(now=now)
     job.refresh_from_db()
     assert job.progress_message == (
         f"the job broker lost this job's message (it restarted at {clock(restarted)}); "
@@ -121,13 +115,13 @@ def test_without_a_look_into_the_broker_a_job_is_sent_again_only_once_stale(sent
     recent = queued_job(sent_ago=LOST_AFTER)
     stale = queued_job(sent_ago=timedelta(seconds=settings.KILN_JOB_STALE_S + 60))
     now = timezone.now()
-    assert job_services.jobs_recover(now=now).lost == [stale.pk]
+    assert recovery.jobs_recover(now=now).lost == [stale.pk]
     stale.refresh_from_db(), recent.refresh_from_db()
     minutes = settings.KILN_JOB_STALE_S // 60
     assert stale.progress_message == (
         f"no worker started this job in {minutes} minutes; sent again at {clock(now)}"
     )
-    assert recent.progress_message == job_services.QUEUED_MESSAGE
+    assert recent.progress_message == sending.QUEUED_MESSAGE
 
 
 @pytest.mark.django_db
@@ -138,8 +132,8 @@ def test_a_job_the_worker_took_meanwhile_is_not_sent_again(sent, broker, monkeyp
         AnalysisJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
         return set(ids), broker.holdings
 
-    monkeypatch.setattr(job_delivery, "confirmed_lost", taken_while_looking)
-    assert job_services.jobs_recover().lost == [] and sent.jobs == []
+    monkeypatch.setattr(delivery, "confirmed_lost", taken_while_looking)
+    assert recovery.jobs_recover().lost == [] and sent.jobs == []
 
 
 @pytest.mark.django_db
@@ -150,12 +144,12 @@ def test_an_inspection_whose_message_was_lost_is_sent_again_at_most_three_times(
         read_state=ReadState.PENDING, uploaded_at=timezone.now() - LOST_AFTER
     )
     broker.holdings = Holdings({INSPECT_TASK: frozenset({raw.pk})})
-    job_services.jobs_recover()
+    recovery.jobs_recover()
     assert sent.files == []  # its message is there: waiting its turn
     broker.holdings = Holdings({INSPECT_TASK: frozenset()})
     now = timezone.now()
     for _ in range(4):
-        job_services.jobs_recover(now=now)
+        recovery.jobs_recover(now=now)
     assert sent.files == [raw.pk] * 3
     raw.refresh_from_db()
     assert raw.read_message.endswith(
@@ -166,10 +160,10 @@ def test_an_inspection_whose_message_was_lost_is_sent_again_at_most_three_times(
 def test_the_reason_names_a_restart_only_after_the_job_was_sent():
     sent_at = timezone.now() - timedelta(minutes=5)
     before = sent_at - timedelta(hours=1)
-    assert job_delivery.lost_reason(before, sent_at) == (
+    assert delivery.lost_reason(before, sent_at) == (
         "the job broker lost this job's message (it was no longer in the queue)"
     )
-    assert "(it restarted at " in job_delivery.lost_reason(sent_at + timedelta(minutes=1), sent_at)
+    assert "(it restarted at " in delivery.lost_reason(sent_at + timedelta(minutes=1), sent_at)
 
 
 # --- the real broker --------------------------------------------------------------------------
@@ -186,10 +180,10 @@ def test_the_broker_is_seen_to_hold_a_sent_message_until_its_queue_is_purged():
     purge_test_queue()
     app.send_task(JOB_TASK, args=[987_654_321])
     app.send_task(INSPECT_TASK, args=[123_456_789])
-    held = job_delivery.broker_holdings()
+    held = delivery.broker_holdings()
     assert (held.of(JOB_TASK), held.of(INSPECT_TASK)) == ({987_654_321}, {123_456_789})
     purge_test_queue()
-    held = job_delivery.broker_holdings()
+    held = delivery.broker_holdings()
     assert (held.of(JOB_TASK), held.of(INSPECT_TASK)) == (frozenset(), frozenset())
 
 
@@ -201,17 +195,17 @@ def test_a_job_whose_message_redis_lost_is_sent_again_by_the_sweep_and_finishes(
 ):
     from tests.characterization.test_jobs import NW4, cycler_upload, record, wait_for
 
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     AnalysisDefinition.objects.exclude(kind="cycling_summary").update(enabled=False)
     purge_test_queue()
     measurement = record(CellFactory().sample, cycler_upload(NW4))  # sent; no worker yet
     job, raw = measurement.analysis_jobs.get(), measurement.files.get().raw_file
     later = timezone.now() + timedelta(seconds=settings.KILN_JOB_LOST_AFTER_S + 1)
-    assert job.pk in job_delivery.broker_holdings().of(JOB_TASK)
-    assert job_services.jobs_recover(now=later).lost == []  # waiting its turn
+    assert job.pk in delivery.broker_holdings().of(JOB_TASK)
+    assert recovery.jobs_recover(now=later).lost == []  # waiting its turn
 
     purge_test_queue()  # Redis restarted without persistence
-    assert job_services.jobs_recover(now=later).lost == [job.pk]
+    assert recovery.jobs_recover(now=later).lost == [job.pk]
     job.refresh_from_db(), raw.refresh_from_db()
     assert job.progress_message.startswith(
         "the job broker lost this job's message (it was no longer in the queue); sent again at "

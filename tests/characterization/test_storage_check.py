@@ -16,8 +16,10 @@ from django.core.management import call_command
 from django.db import transaction
 from django.test import RequestFactory
 
-from characterization import job_services, services, storage
-from characterization.models import AnalysisResult, RawFile
+from characterization import services, storage
+from characterization.jobs import inspection, seed
+from characterization.jobs.models import AnalysisResult
+from characterization.models import RawFile
 from characterization.storage_check import latest_report, storage_check_run
 from tests.characterization.factories import MeasurementFactory, upload
 
@@ -169,13 +171,17 @@ def test_a_lock_file_removed_on_release_still_excludes_other_processes(tmp_path)
 def test_no_lock_staging_or_temporary_files_are_left_after_an_analysis(_media_root, monkeypatch):
     from tests.characterization.test_jobs import NW4, cycler_upload, record, run_all
 
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: 0)
-    monkeypatch.setattr("characterization.tasks.raw_file_inspect.apply_async", lambda *a, **k: 0)
-    job_services.analysis_definitions_seed()
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: 0
+    )
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: 0
+    )
+    seed.analysis_definitions_seed()
     from tests.characterization.factories import CellFactory
 
     measurement = record(CellFactory().sample, cycler_upload(NW4))
-    assert job_services.raw_file_inspect(raw_id=measurement.files.get().raw_file_id) == "read"
+    assert inspection.raw_file_inspect(raw_id=measurement.files.get().raw_file_id) == "read"
     outcomes = run_all(measurement)
     assert outcomes and set(outcomes.values()) == {"succeeded"}
     hidden = [p for p in files_under(_media_root) if p.name.startswith(".") or ".staging" in str(p)]

@@ -19,16 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from characterization import job_services
-from characterization.models import (
-    AnalysisDefinition,
-    AnalysisJob,
-    AnalysisResult,
-    InstrumentMapping,
-    JobStatus,
-    RawFile,
-    ReadState,
-)
+from characterization.jobs import enqueue, seed
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
+from characterization.models import InstrumentMapping, RawFile, ReadState
 from tests.characterization.factories import CellFactory, MeasurementFactory, upload
 
 pytestmark = pytest.mark.django_db
@@ -68,13 +61,17 @@ PEAK_NOTE = {
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: None)
-    monkeypatch.setattr("characterization.tasks.raw_file_inspect.apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
+    )
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: None
+    )
 
 
 @pytest.fixture
 def definitions(db):
-    return {d.kind: d for d in job_services.analysis_definitions_seed()} or {
+    return {d.kind: d for d in seed.analysis_definitions_seed()} or {
         d.kind: d for d in AnalysisDefinition.objects.all()
     }
 
@@ -404,7 +401,7 @@ def test_the_fade_window_form_queues_the_fade_with_the_chosen_cycles(client, che
     assert f'data-job="{job.pk}"' in page and "every 2s" in page  # the jobs table polls it
     again = html(client.post(fade_url(measurement), {}, HTTP_HX_REQUEST="true"))
     assert f"a voltage fade (job {job.pk}) is already queued" in again
-    job_services.job_cancel(job=job)
+    enqueue.job_cancel(job=job)
     response = client.post(fade_url(measurement), {"first_cycle": "", "last_cycle": ""})
     assert response.url == f"/measurements/{measurement.sample.code}/#analyses"  # no JavaScript
     default = AnalysisJob.objects.filter(kind="voltage_fade").latest("id")

@@ -8,8 +8,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from characterization import job_services
-from characterization.models import AnalysisJob, JobStatus, Measurement
+from characterization.jobs import seed
+from characterization.jobs.models import AnalysisJob, JobStatus
+from characterization.models import Measurement
 from tests.characterization.factories import CellFactory
 from tests.characterization.parser_reference import cycler_data_dir
 from tests.fixtures.browser import log_in
@@ -23,7 +24,7 @@ NW4 = "neware_fastnda_nw4-120-1-6-53.ndax"
 def test_an_uploaded_file_is_analysed_live_and_the_capacity_plot_appears(
     page, celery_worker, chemist
 ):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     cell = CellFactory()
     page.goto(f"/cells/{cell.sample.code}/")
     log_in(page, "chen", PASSWORD)

@@ -8,14 +8,10 @@ from dataclasses import dataclass, field
 from django.apps import apps
 from rest_framework.authtoken.models import Token, TokenProxy
 
-from characterization import job_services, services
-from characterization.models import (
-    AnalysisDefinition,
-    AnalysisJob,
-    AnalysisResult,
-    InstrumentMapping,
-    JobStatus,
-)
+from characterization import services
+from characterization.jobs import enqueue, seed
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
+from characterization.models import InstrumentMapping
 from lims.models import Project
 from lims.services import heartbeat_record
 from synthesis import queries
@@ -74,9 +70,9 @@ def make_world() -> World:
     cell = CellFactory(electrode=electrode, built_by=owner)
     measurement = MeasurementFactory(subject=cell.sample, operator=owner, uploads=[upload()])
     link = measurement.files.select_related("raw_file").get()
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     definition = AnalysisDefinition.objects.get(kind="cycling_summary")
-    job = job_services.job_enqueue(
+    job = enqueue.job_enqueue(
         definition=definition, measurement=measurement, raw_file=link.raw_file, user=owner
     )
     result = AnalysisResult.objects.create(
@@ -110,9 +106,9 @@ def make_world() -> World:
             "characterization.measurementfile": link,
             "characterization.rawfile": link.raw_file,
             "characterization.refinementresult": refinement,
-            "characterization.analysisdefinition": definition,
-            "characterization.analysisjob": job,
-            "characterization.analysisresult": result,
+            "jobs.analysisdefinition": definition,
+            "jobs.analysisjob": job,
+            "jobs.analysisresult": result,
             "characterization.instrumentmapping": mapping,
             "auth.user": users["owner"],
             "auth.group": users["owner"].groups.get(),

@@ -10,7 +10,7 @@ from simple_history.models import registered_models
 from lims.models import Sample
 from lims.services import sample_register
 
-LAB_APPS = ("lims", "synthesis", "characterization")
+LAB_APPS = ("lims", "synthesis", "characterization", "jobs")
 # Bookkeeping rows that are not lab records: counters, worker heartbeats, computed caches,
 # exports and imports run on the worker (the row itself says who asked, when).
 NOT_AUDITED = {"samplecodecounter", "workerheartbeat", "analysisresult", "transfer"}

@@ -11,8 +11,8 @@ from contextlib import contextmanager
 import pytest
 from django.urls import reverse
 
-from characterization import job_services
-from characterization.models import AnalysisDefinition, AnalysisJob, JobStatus
+from characterization.jobs import seed, sending
+from characterization.jobs.models import AnalysisDefinition, AnalysisJob, JobStatus
 from lims.celery import app
 from lims.models import WorkerHeartbeat
 from tests.characterization.factories import MeasurementFactory, upload
@@ -46,15 +46,19 @@ def outage():
 
 @pytest.fixture
 def definitions(db):
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     return {d.kind: d for d in AnalysisDefinition.objects.all()}
 
 
 @pytest.fixture
 def measurement(definitions, chemist, monkeypatch):
     """A cycling measurement of the chemist with a cycler file, its automatic jobs finished."""
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: 0)
-    monkeypatch.setattr("characterization.tasks.raw_file_inspect.apply_async", lambda *a, **k: 0)
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: 0
+    )
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: 0
+    )
     made = MeasurementFactory(operator=chemist, uploads=[upload("cell.ndax", b"NDAX junk")])
     monkeypatch.undo()
     made.analysis_jobs.update(status=JobStatus.FAILED)
@@ -87,7 +91,7 @@ def test_rerun_of_a_job_says_the_broker_is_down_and_the_job_waits(
     new = AnalysisJob.objects.exclude(status=JobStatus.FAILED).get()
     assert (new.status, new.progress_message, new.sent_at) == (
         JobStatus.QUEUED,
-        job_services.BROKER_WAIT_MESSAGE,
+        sending.BROKER_WAIT_MESSAGE,
         None,
     )
     assert any(BROKER_DOWN in m for m in messages_of(response)), messages_of(response)
@@ -106,7 +110,7 @@ def test_running_an_analysis_says_the_broker_is_down(
         )
     assert response.status_code == 200
     waiting = AnalysisJob.objects.filter(status=JobStatus.QUEUED)
-    assert [j.progress_message for j in waiting] == [job_services.BROKER_WAIT_MESSAGE]
+    assert [j.progress_message for j in waiting] == [sending.BROKER_WAIT_MESSAGE]
     assert any(BROKER_DOWN in m for m in messages_of(response)), messages_of(response)
 
 
@@ -121,7 +125,7 @@ def test_the_fade_window_says_the_broker_is_down(client, chemist, measurement, o
         )
     assert response.status_code == 200
     fade = AnalysisJob.objects.get(status=JobStatus.QUEUED, kind="voltage_fade")
-    assert fade.progress_message == job_services.BROKER_WAIT_MESSAGE
+    assert fade.progress_message == sending.BROKER_WAIT_MESSAGE
     assert any(BROKER_DOWN in m for m in messages_of(response)), messages_of(response)
 
 
@@ -142,13 +146,13 @@ def test_admin_rerun_of_a_definition_says_the_broker_is_down(admin_client, measu
     definition = AnalysisDefinition.objects.get(kind="cycling_summary")
     with outage():
         response = admin_client.post(
-            reverse("admin:characterization_analysisdefinition_changelist"),
+            reverse("admin:jobs_analysisdefinition_changelist"),
             {"action": "rerun_on_all_measurements", "_selected_action": [definition.pk]},
             follow=True,
         )
     assert response.status_code == 200
     waiting = AnalysisJob.objects.filter(status=JobStatus.QUEUED, definition=definition)
-    assert [j.progress_message for j in waiting] == [job_services.BROKER_WAIT_MESSAGE]
+    assert [j.progress_message for j in waiting] == [sending.BROKER_WAIT_MESSAGE]
     assert any(BROKER_DOWN in m for m in messages_of(response)), messages_of(response)
 
 
@@ -156,13 +160,13 @@ def test_admin_rerun_of_jobs_says_the_broker_is_down(admin_client, measurement, 
     job = measurement.analysis_jobs.order_by("id").first()
     with outage():
         response = admin_client.post(
-            reverse("admin:characterization_analysisjob_changelist"),
+            reverse("admin:jobs_analysisjob_changelist"),
             {"action": "rerun_jobs", "_selected_action": [job.pk]},
             follow=True,
         )
     assert response.status_code == 200
     assert AnalysisJob.objects.get(status=JobStatus.QUEUED).progress_message == (
-        job_services.BROKER_WAIT_MESSAGE
+        sending.BROKER_WAIT_MESSAGE
     )
     assert any(BROKER_DOWN in m for m in messages_of(response)), messages_of(response)
 

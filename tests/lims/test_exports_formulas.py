@@ -32,8 +32,12 @@ FORMULA_LIKE = (LINK, "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx", "'=x", "=")
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     """Uploads queue analyses and tests queue transfers; no broker is needed for either."""
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: None)
-    monkeypatch.setattr("characterization.tasks.raw_file_inspect.apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
+    )
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: None
+    )
     monkeypatch.setattr("lims.tasks.transfer_run.apply_async", lambda *a, **k: None)
 
 
@@ -167,9 +171,9 @@ HOSTILE_WARNING = {
 
 @pytest.fixture
 def job(db):
-    from characterization import job_services
+    from characterization.jobs import seed
 
-    job_services.analysis_definitions_seed()
+    seed.analysis_definitions_seed()
     measurement = measurement_with("@run.csv")
     table = "cycle,step_note,voltage_v\n1,=1+2,-0.5\n2,@SUM(A1),3.25\n"
     return stored(

@@ -25,7 +25,7 @@ from characterization.models import CoinCell, Electrode, Measurement, RawFile
 from lims.models import Sample
 from synthesis.models import Chemical
 
-APPS = ("lims", "synthesis", "characterization")
+APPS = ("lims", "synthesis", "characterization", "jobs")
 # request.POST.get("x"), POST["x"], POST.getlist("x") in a view module
 READ_FORM_FIELD = re.compile(r"""\bPOST\s*(?:\.(?:get|getlist)\(|\[)\s*["']([\w-]+)["']""")
 ADMIN_PARAMS = ("q", "o", "p", "e", "_changelist_filters")

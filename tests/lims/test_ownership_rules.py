@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from characterization.models import AnalysisJob, MeasurementFile, RawFile
+from characterization.jobs.models import AnalysisJob
+from characterization.models import MeasurementFile, RawFile
 from lims import rules
 from lims.models import Sample
 from synthesis.models import BatchStatus
@@ -24,7 +25,9 @@ HEADER = "code,kind,name,formula,status,location,owner,project,notes,parents\n"
 
 @pytest.fixture
 def world(monkeypatch):
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: 0)
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: 0
+    )
     return make_world()
 
 
@@ -105,7 +108,7 @@ def test_a_second_chemist_cannot_attach_files_to_another_chemists_measurement(wo
 
 
 def test_a_second_chemist_cannot_rerun_or_cancel_another_chemists_jobs(world):
-    job = world["characterization.analysisjob"]
+    job = world["jobs.analysisjob"]
     otto = signed_in(world, "other")
     jobs = AnalysisJob.objects.count()
 
@@ -186,8 +189,8 @@ def test_a_chemist_cannot_open_the_admin_form_that_adds_an_instrument_mapping(wo
 
 
 def test_the_analysis_definition_page_opens_read_only_for_a_chemist(world):
-    definition = world["characterization.analysisdefinition"]
-    url = reverse("admin:characterization_analysisdefinition_change", args=[definition.pk])
+    definition = world["jobs.analysisdefinition"]
+    url = reverse("admin:jobs_analysisdefinition_change", args=[definition.pk])
 
     response = signed_in(world, "owner").get(url)
 

@@ -32,7 +32,7 @@ from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from characterization.models import AnalysisJob
+from characterization.jobs.models import AnalysisJob
 from lims import rules
 from synthesis.models import Batch, BatchStepLog
 from tests.lims.permission_world import ROLES, make_world
@@ -71,10 +71,10 @@ ARGS = {
         "code": w["characterization.refinementresult"].measurement.sample.code
     },
     "measurements:raw-file-void": lambda w: {"code": _measurement(w)},
-    "jobs:detail": lambda w: {"pk": w["characterization.analysisjob"].pk},
-    "jobs:warnings": lambda w: {"pk": w["characterization.analysisjob"].pk},
+    "jobs:detail": lambda w: {"pk": w["jobs.analysisjob"].pk},
+    "jobs:warnings": lambda w: {"pk": w["jobs.analysisjob"].pk},
     "jobs:table": lambda w: {
-        "pk": w["characterization.analysisjob"].pk,
+        "pk": w["jobs.analysisjob"].pk,
         "name": "cycle_summary",
         "fmt": "csv",
     },

@@ -46,8 +46,12 @@ def no_broker(monkeypatch):
     monkeypatch.setattr(
         "lims.tasks.transfer_run.apply_async", lambda args, **kw: sent.append(args[0])
     )
-    monkeypatch.setattr("characterization.tasks.analysis_job_run.apply_async", lambda *a, **k: None)
-    monkeypatch.setattr("characterization.tasks.raw_file_inspect.apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
+    )
+    monkeypatch.setattr(
+        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: None
+    )
     return sent
 
 

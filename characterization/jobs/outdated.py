@@ -3,7 +3,7 @@
 A job snapshots what decides its numbers when it is queued: the cell's active mass and, in its
 cell context, the measurement's declared voltage window. When a disc mass or the conditions
 are corrected, the newest job of each (measurement, analysis, file) that used the old value is
-outdated; re-running it (job_services.job_rerun) queues a job with today's inputs, which clears
+outdated; re-running it (enqueue.job_rerun) queues a job with today's inputs, which clears
 it. A comparison, not a flag: nothing has to be kept in step with the cell.
 """
 
@@ -13,8 +13,9 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from characterization.job_services import active_mass_of, cell_context_of
-from characterization.models import AnalysisJob, JobStatus, Measurement
+from characterization.jobs.models import AnalysisJob, JobStatus
+from characterization.jobs.spec import active_mass_of, cell_context_of
+from characterization.models import Measurement
 from lims.quantities import format_number
 
 

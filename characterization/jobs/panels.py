@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from characterization.job_queries import IN_USE
-from characterization.models import AnalysisJob, JobStatus
+from characterization.jobs.models import AnalysisJob, JobStatus
+from characterization.jobs.queries import IN_USE
 from lims import panels
 from lims.models import SampleKind
 

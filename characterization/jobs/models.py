@@ -8,6 +8,9 @@ cleaned parameters, input SHA-256, the cell's active mass and what else Kiln kno
 (cell_context), and, for a generic table, the column mapping it is read with) and their hash,
 the cache key. An AnalysisResult is stored once per cache key, so identical inputs reuse it
 instead of computing; it keeps its plausibility warnings beside its numbers.
+
+The tables keep the names they had in the characterization app (Meta.db_table and the history
+tables' table_name): the models moved to this app without moving a row.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from django.db.models.lookups import Exact
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from characterization.jobs.definitions import definition_clean
 from lims.voiding import audited_history, void_constraint, void_fields
 
 
@@ -56,7 +60,8 @@ class AnalysisDefinition(models.Model):
         "run automatically for",
         default=list,
         blank=True,
-        help_text="Measurement types whose uploaded cycler files start this analysis.",
+        help_text="Measurement types whose uploaded files start this analysis (those whose "
+        "files give the table it reads).",
     )
     enabled = models.BooleanField(default=True)
     description = models.TextField(blank=True)
@@ -65,9 +70,10 @@ class AnalysisDefinition(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(table_name="characterization_historicalanalysisdefinition")
 
     class Meta:
+        db_table = "characterization_analysisdefinition"
         ordering = ["name"]
         permissions = [
             ("manage_analysisdefinition", "Can add and change analysis definitions"),
@@ -77,8 +83,6 @@ class AnalysisDefinition(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from characterization.job_services import definition_clean
-
         self.parameters, self.auto_run_for = definition_clean(
             kind=self.kind, parameters=self.parameters, auto_run_for=self.auto_run_for
         )
@@ -111,9 +115,12 @@ class AnalysisResult(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     voided_at, voided_by, void_reason = void_fields()
     # who voided it and why; the numbers themselves never change, so they are not copied
-    history = audited_history(excluded_fields=_RESULT_NUMBERS)
+    history = audited_history(
+        excluded_fields=_RESULT_NUMBERS, table_name="characterization_historicalanalysisresult"
+    )
 
     class Meta:
+        db_table = "characterization_analysisresult"
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["kind", "-created_at"])]
         constraints = [
@@ -146,9 +153,11 @@ class AnalysisJob(models.Model):
         AnalysisDefinition, on_delete=models.PROTECT, related_name="jobs"
     )
     measurement = models.ForeignKey(
-        "Measurement", on_delete=models.CASCADE, related_name="analysis_jobs"
+        "characterization.Measurement", on_delete=models.CASCADE, related_name="analysis_jobs"
     )
-    raw_file = models.ForeignKey("RawFile", on_delete=models.PROTECT, related_name="analysis_jobs")
+    raw_file = models.ForeignKey(
+        "characterization.RawFile", on_delete=models.PROTECT, related_name="analysis_jobs"
+    )
     # What decides the numbers, frozen when the job is created (and the versions re-read by the
     # worker that runs it): the cache key is the SHA-256 of these.
     kind = models.CharField("analysis", max_length=60)
@@ -187,9 +196,10 @@ class AnalysisJob(models.Model):
     voided_at, voided_by, void_reason = void_fields()
     # Who queued what, when (progress and status move by conditional UPDATEs, which the
     # history does not see: the row's own timestamps, attempts and worker record those).
-    history = audited_history()
+    history = audited_history(table_name="characterization_historicalanalysisjob")
 
     class Meta:
+        db_table = "characterization_analysisjob"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status"], name="analysisjob_status"),

@@ -2,7 +2,7 @@
 
 A queued job (or a file's inspection) whose message is neither waiting in Kiln's queue nor
 delivered to a worker was lost by the broker: Redis restarted without persistence, or the
-queue was purged. `jobs_recover` (every minute) sends such work again once it has been
+queue was purged. `recovery.jobs_recover` (every minute) sends such work again once it has been
 queued for KILN_JOB_LOST_AFTER_S, and the job page says so. The broker is looked at twice,
 LOOK_AGAIN_S apart, so that a message a worker is taking at that instant does not look lost;
 work sent twice anyway runs once (the job's claim; an inspection skips a file already read).
@@ -27,12 +27,13 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from characterization.models import AnalysisJob, JobStatus, RawFile, ReadState
+from characterization.jobs.models import AnalysisJob, JobStatus
+from characterization.jobs.sending import INSPECT_TASK, JOB_TASK, job_send, raw_file_inspect_send
+from characterization.models import RawFile, ReadState
+from lims.celery import app
 
 logger = logging.getLogger(__name__)
 
-JOB_TASK = "characterization.analysis_job_run"
-INSPECT_TASK = "characterization.raw_file_inspect"
 LOOK_AGAIN_S = 1.0
 SENT_AGAIN = "(sent to a worker again"  # marks a file's read message once per re-send
 MAX_INSPECTION_RESENDS = 3
@@ -51,8 +52,6 @@ class Holdings:
 
 def broker_holdings(queue: str | None = None) -> Holdings | None:
     """What Kiln's queue holds (waiting or delivered), None when it cannot be looked into."""
-    from lims.celery import app
-
     queue = queue or app.conf.task_default_queue
     try:
         with app.connection_for_read() as connection:
@@ -161,8 +160,6 @@ def jobs_resend_lost(*, now: datetime) -> list[int]:
     """Send again the queued jobs sent KILN_JOB_LOST_AFTER_S ago or longer whose message the
     broker no longer holds (without a look into the broker: those sent KILN_JOB_STALE_S ago),
     saying so on the job; the ids sent."""
-    from characterization.job_services import job_send
-
     sent_before = now - timedelta(seconds=settings.KILN_JOB_LOST_AFTER_S)
     suspects = dict(
         AnalysisJob.objects.filter(status=JobStatus.QUEUED, sent_at__lt=sent_before)
@@ -213,8 +210,6 @@ def inspections_resend_lost(*, now: datetime) -> list[int]:
     whose message the broker does not hold (the broker was down at upload, or lost it), at
     most MAX_INSPECTION_RESENDS times a file (an inspection that keeps failing is not sent
     every minute); without a look into the broker, once. The ids sent."""
-    from characterization.job_services import raw_file_inspect_send
-
     unread = RawFile.objects.filter(read_state__in=[ReadState.PENDING, ReadState.RECOGNISED])
     old_enough = unread.filter(
         uploaded_at__lt=now - timedelta(seconds=settings.KILN_JOB_LOST_AFTER_S)

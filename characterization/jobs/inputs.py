@@ -1,0 +1,63 @@
+"""The raw files of a measurement an analysis reads, and the column mapping each is read with."""
+
+from __future__ import annotations
+
+from characterization.models import InstrumentMapping, Measurement, RawFile
+from characterization.parsers import MappingError
+
+# Files a chemist meant as cycler files even when their content was not recognised (a damaged
+# or truncated upload): they get jobs, which fail saying what is wrong with the file.
+CYCLER_EXTENSIONS = (".nda", ".ndax", ".mpr", ".mpt", ".res")
+# Files no cycler reader recognises, read through the column mapping saved for the measurement's
+# instrument (InstrumentMapping) when it has one.
+TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx")
+
+
+def files_for(measurement: Measurement, table_kind: str) -> list[RawFile]:
+    """The raw files of the measurement an analysis of `table_kind` reads: for cycling those of
+    cycling_files(); for another kind every live file (a file its reader cannot read gets a
+    job that says so)."""
+    if table_kind == "cycling":
+        return cycling_files(measurement)
+    return _live_files(measurement)
+
+
+def cycling_files(measurement: Measurement) -> list[RawFile]:
+    """Raw files of the measurement a cycling analysis should read: those recognised as cycler
+    files, damaged ones that carry a cycler extension (their jobs say what is wrong) and, when
+    the instrument has a column mapping, unrecognised tables (.csv, .tsv, .txt, .xlsx)."""
+    mapped = InstrumentMapping.for_instrument(measurement.instrument) is not None
+    return [
+        raw
+        for raw in _live_files(measurement)
+        if raw.detected_format
+        or raw.original_name.lower().endswith(CYCLER_EXTENSIONS)
+        or (mapped and is_mapped_table(raw))
+    ]
+
+
+def _live_files(measurement: Measurement) -> list[RawFile]:
+    links = measurement.files.select_related("raw_file").filter(raw_file__voided_at__isnull=True)
+    return [link.raw_file for link in links]  # a void file is kept, not analysed again
+
+
+def is_mapped_table(raw: RawFile) -> bool:
+    """A generic table no reader recognised (read through its instrument's column mapping)."""
+    return not raw.detected_format and raw.original_name.lower().endswith(TABLE_EXTENSIONS)
+
+
+def column_mapping_of(
+    measurement: Measurement, raw_file: RawFile, table_kind: str = "cycling"
+) -> dict:
+    """The snapshot of the column mapping the file is read with: its instrument's mapping for
+    an unrecognised table read as cycling, {} for a file its format's reader reads (and for
+    other table kinds: a column mapping gives cycling tables)."""
+    if table_kind != "cycling" or not is_mapped_table(raw_file):
+        return {}
+    mapping = InstrumentMapping.for_instrument(measurement.instrument)
+    if mapping is None:
+        return {}
+    try:
+        return mapping.snapshot()
+    except MappingError:  # saved before a stricter check: the job fails saying so
+        return {"name": mapping.name, "instrument": mapping.instrument, "mapping": mapping.mapping}
