@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from characterization.api import DiscMetricsView, LayeredMetricsView
+from characterization.study_api import StudyView
 from lims.api import SampleDetail, SampleLineage, SampleList
 from lims.api_permissions import RulesPermission
 from synthesis.api_chemistry import CoatingView, MolarMassView, PlanView
@@ -15,6 +16,7 @@ v1 = [
     path("structure/layered-metrics", LayeredMetricsView.as_view(), name="layered-metrics"),
     path("cells/disc-metrics", DiscMetricsView.as_view(), name="disc-metrics"),
     path("samples/", SampleList.as_view(), name="sample-list"),
+    path("study/", StudyView.as_view(), name="study"),
     path("samples/<str:code>", SampleDetail.as_view(), name="sample-detail"),
     path("samples/<str:code>/lineage", SampleLineage.as_view(), name="sample-lineage"),
 ]

@@ -30,4 +30,5 @@ urlpatterns = [
         "measurements/", include((characterization_urls.measurements_urlpatterns, "measurements"))
     ),
     path("jobs/", include((jobs_urls.urlpatterns, "jobs"))),
+    path("study/", include("characterization.study_urls")),
 ]

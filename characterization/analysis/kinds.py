@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from characterization.analysis import kinds_cycling_extra, kinds_materials
 from characterization.analysis.dqdv import dqdv_analysis
 from characterization.analysis.electrode import LAB_ONE_C_MA_PER_G
 from characterization.analysis.errors import AnalysisError, TooFewCyclesError
@@ -286,6 +287,10 @@ BUILTIN_KINDS: tuple[AnalysisKind, ...] = (
         table_kind="cycling",
     ),
 )
+
+
+# Issue 10: the cycling additions and the study's other measurements.
+BUILTIN_KINDS += kinds_cycling_extra.KINDS + kinds_materials.KINDS
 
 
 def register_builtin_kinds() -> None:

@@ -28,15 +28,18 @@ from characterization.parsers.schema import TABLE_KINDS
 class Param:
     name: str
     label: str
-    type: str  # "float", "int", "floats"
+    type: str  # "float", "int", "floats", "text" (then `choices` may list the allowed values)
     default: object = None  # None: optional with no value
     minimum: float | None = None
     maximum: float | None = None
+    choices: tuple[str, ...] = ()
 
     def clean(self, value: object) -> object:
         field_name = f"parameters.{self.name}"
         if value is None or value == "":
             return self.default
+        if self.type == "text":
+            return self._text(value, field_name)
         if self.type == "floats":
             values = value if isinstance(value, (list, tuple)) else str(value).split(",")
             return [self._number(v, field_name) for v in values]
@@ -46,6 +49,16 @@ class Param:
                 raise AnalysisError(field_name, f"{self.label} must be a whole number")
             return int(number)
         return number
+
+    def _text(self, value: object, field_name: str) -> str:
+        text = str(value).strip()
+        if self.choices and text not in self.choices:
+            raise AnalysisError(
+                field_name, f"{self.label} must be one of {', '.join(self.choices)}"
+            )
+        if len(text) > 200:
+            raise AnalysisError(field_name, f"{self.label} must be at most 200 characters")
+        return text
 
     def _number(self, value: object, field_name: str) -> float:
         try:

@@ -37,6 +37,7 @@ from characterization.parsers.verdict import (
     FileVerdict,
     verdict_of_eis,
     verdict_of_error,
+    verdict_of_kind,
     verdict_of_table,
 )
 
@@ -111,8 +112,7 @@ def _parse_to_cache(
     except NotCyclingFileError:
         raise  # a valid file of another kind: its inspection records what it is
     except ParseError as exc:
-        if table_kind == "cycling":  # the file states speak of cycler files
-            raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
+        raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
         raise
     table = parsed.table
     table.attrs[FILE_METADATA] = _json_metadata(parsed.metadata)
@@ -135,7 +135,7 @@ def _parse(
         return parsed, verdict_of_table(parsed.format, parsed.table)
     if table_kind == "impedance":
         return parsed, verdict_of_eis(parsed.format, parsed.table)
-    return parsed, None
+    return parsed, verdict_of_kind(parsed.format, table_kind, parsed.table)
 
 
 def _json_metadata(metadata: Mapping) -> dict:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from characterization import storage
 from characterization.jobs.cache import normalised_table, raw_file_read_record, unpack_limits
-from characterization.models import RawFile, ReadState
+from characterization.jobs.definitions import table_kind_of
+from characterization.models import MeasurementFile, RawFile, ReadState
 from characterization.parsers import NotCyclingFileError, ParseError, read_table
-from characterization.parsers.verdict import verdict_of_eis, verdict_of_error
+from characterization.parsers.verdict import verdict_of_eis, verdict_of_error, verdict_of_kind
 
 _SETTLED = (ReadState.READ, ReadState.NOT_CYCLING, ReadState.DAMAGED)
 
@@ -22,6 +23,15 @@ def raw_file_inspect(*, raw_id: int) -> str:
     source = storage.raw_path(raw.sha256)
     if not source.exists():
         return "missing"
+    other = _other_kind(raw)
+    if other is not None:  # a DSC, XRD, PITT or DEMS measurement's file: read as such
+        try:
+            parsed = read_table(source, other, limits=unpack_limits())
+        except ParseError as exc:
+            raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
+            return "unreadable"
+        raw_file_read_record(raw=raw, verdict=verdict_of_kind(parsed.format, other, parsed.table))
+        return "not cycling"
     try:
         normalised_table(raw)
         return "read"
@@ -39,3 +49,13 @@ def raw_file_inspect(*, raw_id: int) -> str:
         return "not cycling"
     raw_file_read_record(raw=raw, verdict=verdict_of_eis(parsed.format, parsed.table))
     return "not cycling"
+
+
+def _other_kind(raw: RawFile) -> str | None:
+    """The table kind the file's measurements give, when it is neither cycling nor impedance
+    (those two are told apart from the file itself)."""
+    types = MeasurementFile.objects.filter(raw_file=raw).values_list(
+        "measurement__measurement_type", flat=True
+    )
+    kinds = {table_kind_of(t) for t in types} - {None, "cycling", "impedance"}
+    return min(kinds) if kinds else None

@@ -36,13 +36,23 @@ def figures_of(job: AnalysisJob) -> list[Figure]:
 
 
 def summary_rows(job: AnalysisJob) -> list[tuple[str, str]]:
-    """The result summary as (label, text) pairs: scalars and short lists of cycle numbers,
-    long lists left to the tables."""
+    """The result summary as (label, text) pairs: scalars and short lists of cycle numbers;
+    a small mapping of scalars (a lattice, a gas's amounts) one row per entry ("Lattice · a
+    (Å)"); long lists and nested data left to the tables."""
     if job.result is None:
         return []
+    return _rows(job.result.summary or {})
+
+
+def _rows(summary: dict, prefix: str = "") -> list[tuple[str, str]]:
     rows = []
-    for key, value in (job.result.summary or {}).items():
-        if _short_int_list(value):
+    for key, value in summary.items():
+        if _small_mapping(value):
+            rows += _rows(value, f"{prefix}{_label(key)} · ")
+            continue
+        if prefix:
+            rows += [(prefix + label, text) for label, text in _rows({key: value})]
+        elif _short_int_list(value):
             rows.append((_label(key), ", ".join(map(str, value)) or "none"))
         elif isinstance(value, (list, dict)):
             rows.append((_label(key), f"{len(value)} row(s): see the tables and plots"))
@@ -53,8 +63,29 @@ def summary_rows(job: AnalysisJob) -> list[tuple[str, str]]:
     return rows
 
 
+def _small_mapping(value) -> bool:
+    """A dict of at most 8 scalars or such dicts (a lattice, the gases' amounts)."""
+    return (
+        isinstance(value, dict)
+        and 0 < len(value) <= 8
+        and all(
+            v is None or isinstance(v, (int, float, str, bool)) or _small_mapping(v)
+            for v in value.values()
+        )
+    )
+
+
 # Unit suffixes of Kiln's field names (longest first) and how a person writes them.
 UNIT_SUFFIXES = (
+    ("_cm2_per_s", "cm²/s"),
+    ("_j_per_g", "J/g"),
+    ("_micromol_per_mg", "µmol/mg"),
+    ("_micromol", "µmol"),
+    ("_angstrom", "Å"),
+    ("_ohm", "Ω"),
+    ("_deg", "°"),
+    ("_um", "µm"),
+    ("_k_per_min", "K/min"),
     ("_mv_per_cycle", "mV/cycle"),
     ("_mah_per_v", "mAh/V"),
     ("_ma_per_g", "mA/g"),
@@ -66,13 +97,29 @@ UNIT_SUFFIXES = (
     ("_ma", "mA"),
     ("_mg", "mg"),
     ("_v", "V"),
+    ("_c", "°C"),
     ("_s", "s"),
     ("_percent", "%"),
 )
+# Whole keys a suffix would misread, and keys with a unit of their own.
+LABELS = {
+    "micromol": "Amount (µmol)",
+    "micromol_per_mg": "Per active mass (µmol/mg)",
+    "rate_c": "C-rate",
+    "r_s_ohm": "R_s (Ω)",
+    "r_ct_ohm": "R_ct (Ω)",
+    "i003_i104": "I(003)/I(104)",
+    "a_angstrom": "a (Å)",
+    "c_angstrom": "c (Å)",
+    "a_esd_angstrom": "esd of a (Å)",
+    "c_esd_angstrom": "esd of c (Å)",
+}
 
 
 def _label(key: str) -> str:
     """ "discharge_capacity_mah_g" -> "Discharge capacity (mAh/g)"."""
+    if key in LABELS:
+        return LABELS[key]
     for suffix, unit in UNIT_SUFFIXES:
         if key.endswith(suffix):
             return f"{key[: -len(suffix)].replace('_', ' ').capitalize()} ({unit})"

@@ -28,6 +28,9 @@ class TableSchema:
     kind: str
     columns: tuple[str, ...]  # () : not defined yet
     doc: str
+    exact: bool = (
+        True  # False: `columns` are the required ones, first and in order; more may follow
+    )
 
     @property
     def title(self) -> str:
@@ -120,24 +123,36 @@ IMPEDANCE_COLUMNS: tuple[str, ...] = ("time_s", "freq_hz", "z_real_ohm", "z_imag
 
 # --- placeholders: each is filled in with its reader (columns, then the doc) --------------------
 
-POTENTIAL_STEPS_DOC = "Potential steps (PITT, chronoamperometry): not defined yet."
-POTENTIAL_STEPS_COLUMNS: tuple[str, ...] = ()
-THERMAL_DOC = "Thermal (DSC): not defined yet."
-THERMAL_COLUMNS: tuple[str, ...] = ()
-ION_CURRENT_DOC = "Ion current (DEMS, mass spectrometry): not defined yet."
-ION_CURRENT_COLUMNS: tuple[str, ...] = ()
-DIFFRACTION_DOC = "Diffraction (XRD, in situ XRD): not defined yet."
-DIFFRACTION_COLUMNS: tuple[str, ...] = ()
+POTENTIAL_STEPS_DOC = """Potential steps (PITT, chronoamperometry; parsers.potential_steps): one row
+per record. time_s (s from the file's start), potential_v (the measured Ewe, V), current_a (A,
+as recorded: > 0 is oxidation, the charge of a cathode), step (0-based index of the potential
+step), set_potential_v (the step's set potential, NaN when the file does not record it)."""
+POTENTIAL_STEPS_COLUMNS: tuple[str, ...] = ("time_s", "potential_v", "current_a", "step")
+THERMAL_DOC = """Thermal (DSC, STA; parsers.thermal): one row per record. time_s, temperature_c
+(the sample's, °C), heat_flow_mw (mW, Kiln's convention: exotherm POSITIVE, converted from the
+file's declared convention); optional heat_flow_w_per_g (when the mass is known) and
+mass_change_mg (a TG signal, relative to its first point)."""
+THERMAL_COLUMNS: tuple[str, ...] = ("time_s", "temperature_c", "heat_flow_mw")
+ION_CURRENT_DOC = """Ion current (DEMS, mass spectrometry; parsers.mass_spec): a long table, one
+row per point of one channel (each channel has its own clock). time_s (s from the file's start;
+the absolute start in the metadata), channel (its name in the file), mz (its m/z), signal and
+unit ("A" for ion currents, "mbar" for partial pressures, converted from the file's units)."""
+ION_CURRENT_COLUMNS: tuple[str, ...] = ("time_s", "channel", "mz", "signal", "unit")
+DIFFRACTION_DOC = """Diffraction (XRD, in situ XRD; parsers.diffraction): one row per point.
+two_theta_deg (strictly ascending within a scan), intensity (counts, cps or arbitrary: the
+metadata's intensity_unit; attenuator factors applied), intensity_esd (NaN when unknown), scan
+(0-based: an in situ series holds many patterns). Wavelengths (Kα1, Kα2, ratio) in metadata."""
+DIFFRACTION_COLUMNS: tuple[str, ...] = ("two_theta_deg", "intensity", "intensity_esd", "scan")
 
 SCHEMAS: dict[str, TableSchema] = {
     schema.kind: schema
     for schema in (
         TableSchema("cycling", COLUMNS, CYCLING_DOC),
         TableSchema("impedance", IMPEDANCE_COLUMNS, IMPEDANCE_DOC),
-        TableSchema("potential_steps", POTENTIAL_STEPS_COLUMNS, POTENTIAL_STEPS_DOC),
-        TableSchema("thermal", THERMAL_COLUMNS, THERMAL_DOC),
-        TableSchema("ion_current", ION_CURRENT_COLUMNS, ION_CURRENT_DOC),
-        TableSchema("diffraction", DIFFRACTION_COLUMNS, DIFFRACTION_DOC),
+        TableSchema("potential_steps", POTENTIAL_STEPS_COLUMNS, POTENTIAL_STEPS_DOC, exact=False),
+        TableSchema("thermal", THERMAL_COLUMNS, THERMAL_DOC, exact=False),
+        TableSchema("ion_current", ION_CURRENT_COLUMNS, ION_CURRENT_DOC, exact=False),
+        TableSchema("diffraction", DIFFRACTION_COLUMNS, DIFFRACTION_DOC, exact=False),
     )
 }  # one per kind of TABLE_KINDS, in its order (tests/characterization/test_tables.py)
 

@@ -73,6 +73,12 @@ def verdict_of_eis(fmt: str, table: pd.DataFrame) -> FileVerdict:
     return FileVerdict(NOT_CYCLING, fmt, f"read as {_name(fmt)}: impedance, {len(table):,} points")
 
 
+def verdict_of_kind(fmt: str, table_kind: str, table: pd.DataFrame) -> FileVerdict:
+    """A file read as another table kind than cycling (potential steps, thermal, ...)."""
+    what = table_kind.replace("_", " ")
+    return FileVerdict(NOT_CYCLING, fmt, f"read as {_name(fmt)}: {what}, {len(table):,} rows")
+
+
 def verdict_of_error(exc: ParseError) -> FileVerdict:
     """A reader's error as a verdict: another kind of measurement, damage, or a format Kiln
     does not read (the message already names the file and says why)."""

@@ -85,7 +85,7 @@ def test_a_registered_reader_is_used_and_its_columns_checked(tmp_path, monkeypat
 
 
 def test_analyses_declare_the_table_kind_they_read():
-    assert {kind.table_kind for kind in BUILTIN_KINDS} == {"cycling"}
+    assert {kind.table_kind for kind in BUILTIN_KINDS} == set(schema.TABLE_KINDS)
     assert registry.AnalysisKind("k", 1, "K", (), lambda *a: None).table_kind == "cycling"
     odd = dataclasses.replace(BUILTIN_KINDS[0], key="odd", table_kind="nmr")
     with pytest.raises(ValueError, match="unknown table kind 'nmr'"):

@@ -95,6 +95,7 @@ ARGS = {
     "transfers:eln": lambda w: {"code": w["lims.sample"].code},
     "transfers:eln-offer": lambda w: {"code": w["lims.sample"].code},
     "transfers:samples": lambda w: {"fmt": "csv"},
+    "study:export": lambda w: {"fmt": "csv"},
 }
 WRITES = ("create", "change", "void", "run")  # "delete" is the admin's
 ON_RECORD = ("change", "void", "run")
