@@ -6,6 +6,7 @@ NAV_ITEMS = (
     ("Cells", "cells"),
     ("Measurements", "measurements"),
     ("Jobs", "jobs"),
+    ("Study", "study"),
 )
 
 

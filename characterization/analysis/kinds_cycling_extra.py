@@ -86,7 +86,7 @@ KINDS = (
         (),
         run_hysteresis,
         needs_active_mass=False,
-        measurement_types=("cycling",),
+        measurement_types=(),  # on request: every cycling upload already starts four
     ),
     AnalysisKind(
         "first_charge_plateau",
@@ -105,6 +105,6 @@ KINDS = (
             ),
         ),
         run_plateau,
-        measurement_types=("cycling",),
+        measurement_types=(),  # on request: every cycling upload already starts four
     ),
 )

@@ -359,6 +359,7 @@ def run_eis(table, params, context: AnalysisContext) -> AnalysisOutput:
         xaxis={"type": "log"},
         yaxis={"type": "log"},
         yaxis2={"title": {"text": "phase (°)"}, "overlaying": "y", "side": "right"},
+        margin={"t": 48, "r": 64},
     )
     summary = result.as_summary()
     rows = [

@@ -135,7 +135,8 @@ def _parse(
         return parsed, verdict_of_table(parsed.format, parsed.table)
     if table_kind == "impedance":
         return parsed, verdict_of_eis(parsed.format, parsed.table)
-    return parsed, verdict_of_kind(parsed.format, table_kind, parsed.table)
+    name = parsed.metadata.get("format_name", "")
+    return parsed, verdict_of_kind(parsed.format, table_kind, parsed.table, name)
 
 
 def _json_metadata(metadata: Mapping) -> dict:

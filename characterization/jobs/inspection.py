@@ -30,7 +30,9 @@ def raw_file_inspect(*, raw_id: int) -> str:
         except ParseError as exc:
             raw_file_read_record(raw=raw, verdict=verdict_of_error(exc))
             return "unreadable"
-        raw_file_read_record(raw=raw, verdict=verdict_of_kind(parsed.format, other, parsed.table))
+        name = parsed.metadata.get("format_name", "")
+        verdict = verdict_of_kind(parsed.format, other, parsed.table, name)
+        raw_file_read_record(raw=raw, verdict=verdict)
         return "not cycling"
     try:
         normalised_table(raw)

@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from characterization import file_states, profiles
 from characterization.jobs import enqueue, presenting, queries, result_warnings
+from characterization.jobs.definitions import table_kind_of
 from characterization.jobs.forms import FadeWindowForm
-from characterization.jobs.inputs import cycling_files
+from characterization.jobs.inputs import cycling_files, files_for
 from characterization.jobs.models import AnalysisJob
 from characterization.jobs.spec import active_mass_of
 from characterization.models import Measurement
@@ -55,11 +56,15 @@ def _results_context(measurement: Measurement) -> dict:
 
 
 def _analyses_context(measurement: Measurement, **extra) -> dict:
+    table_kind = table_kind_of(measurement.measurement_type)
+    cycling = table_kind == "cycling"
     return {
         **_jobs_context(measurement),
         **_results_context(measurement),
-        "definitions": queries.runnable_definitions(),
-        "files": cycling_files(measurement),  # their voltage profiles; the fade form
+        "definitions": queries.runnable_definitions(measurement),
+        "run_files": files_for(measurement, table_kind) if table_kind else [],
+        "cycling": cycling,
+        "files": cycling_files(measurement) if cycling else [],  # voltage profiles, fade
         "fade_form": FadeWindowForm(),
         "fade_definition": queries.fade_definition(),
         **extra,
@@ -240,7 +245,7 @@ def measurement_profiles(request: HttpRequest, code: str) -> HttpResponse:
 def measurement_run(request: HttpRequest, code: str) -> HttpResponse:
     measurement = measurement_or_404(code)
     chosen = request.POST.get("definition", "")  # an id; anything else chooses nothing
-    definitions = queries.runnable_definitions()
+    definitions = queries.runnable_definitions(measurement)
     definition = definitions.filter(pk=chosen).first() if chosen.isdigit() else None
     if definition is None:
         messages.error(request, "Choose an analysis to run.")
@@ -253,5 +258,5 @@ def measurement_run(request: HttpRequest, code: str) -> HttpResponse:
         elif jobs:
             messages.success(request, f"{definition.name}: {len(jobs)} job(s) started.")
         else:
-            messages.error(request, "This measurement has no cycler file to analyse.")
+            messages.error(request, "This measurement has no file this analysis reads.")
     return redirect(reverse("measurements:detail", args=[code]) + "#analyses")

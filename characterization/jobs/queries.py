@@ -11,7 +11,9 @@ import pandas as pd
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
+from characterization.analysis import registry
 from characterization.jobs import cache
+from characterization.jobs.definitions import table_kind_of
 from characterization.jobs.inputs import column_mapping_of, cycling_files
 from characterization.jobs.models import (
     ACTIVE_STATUSES,
@@ -143,8 +145,15 @@ def finished_count(measurement: Measurement) -> int:
     )
 
 
-def runnable_definitions() -> QuerySet[AnalysisDefinition]:
-    return AnalysisDefinition.objects.filter(enabled=True).order_by("name")
+def runnable_definitions(measurement: Measurement | None = None) -> QuerySet[AnalysisDefinition]:
+    """Enabled definitions; for a measurement, those whose analysis reads the table its type
+    gives (no cycling summary offered on a DSC measurement)."""
+    enabled = AnalysisDefinition.objects.filter(enabled=True).order_by("name")
+    if measurement is None:
+        return enabled
+    table_kind = table_kind_of(measurement.measurement_type)
+    keys = [k.key for k in registry.kinds().values() if k.table_kind == table_kind]
+    return enabled.filter(kind__in=keys)
 
 
 def measurement_by_code(code: str) -> Measurement:

@@ -12,6 +12,13 @@ from .errors import ParseError, file_label
 from .reader import ParsedFile, read_eis_file
 
 READER_VERSION = "1"  # bump when a rule here changes what a table holds
+# How a person names each format (the raw file's "read as ..." sentence).
+FORMAT_NAMES: dict[str, str] = {
+    **thermal.THERMAL_FORMAT_NAMES,
+    **diffraction.FORMAT_NAMES,
+    **potential_steps._FORMAT_NAMES,
+    **mass_spec.MASS_SPEC_FORMAT_NAMES,
+}
 HEAD_BYTES = 8192
 
 
@@ -20,6 +27,8 @@ def _parsed(fmt: str, table, metadata: dict) -> ParsedFile:
     meta.setdefault("source_library", "kiln")
     meta.setdefault("source_version", None)
     meta["parser_version"] = f"{meta.get('parser_version', '1')}.{READER_VERSION}"
+    fmt = meta.get("format", fmt)
+    meta.setdefault("format_name", FORMAT_NAMES.get(fmt, fmt))
     return ParsedFile(format=meta.get("format", fmt), table=table, metadata=meta)
 
 

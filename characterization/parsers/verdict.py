@@ -73,10 +73,12 @@ def verdict_of_eis(fmt: str, table: pd.DataFrame) -> FileVerdict:
     return FileVerdict(NOT_CYCLING, fmt, f"read as {_name(fmt)}: impedance, {len(table):,} points")
 
 
-def verdict_of_kind(fmt: str, table_kind: str, table: pd.DataFrame) -> FileVerdict:
-    """A file read as another table kind than cycling (potential steps, thermal, ...)."""
+def verdict_of_kind(fmt: str, table_kind: str, table: pd.DataFrame, name: str = "") -> FileVerdict:
+    """A file read as another table kind than cycling (potential steps, thermal, ...); `name`
+    is how a person calls its format (the reader's metadata format_name)."""
     what = table_kind.replace("_", " ")
-    return FileVerdict(NOT_CYCLING, fmt, f"read as {_name(fmt)}: {what}, {len(table):,} rows")
+    text = f"read as {name or _name(fmt)}: {what}, {len(table):,} rows"
+    return FileVerdict(NOT_CYCLING, fmt, text)
 
 
 def verdict_of_error(exc: ParseError) -> FileVerdict:

@@ -19,7 +19,9 @@ def run(key: str, table, active_mass_mg: float | None = 4.0, **params):
 
 def test_every_shipped_kind_is_registered_with_a_version():
     assert set(kinds()) == {"cycling_summary", "voltage_fade", "rate_capability", "dqdv",
-                            "first_cycle"}  # fmt: skip
+                            "first_cycle", "voltage_hysteresis", "first_charge_plateau",
+                            "eis_fit", "pitt_diffusion", "gas_evolution", "dsc_peaks",
+                            "xrd_reflections"}  # fmt: skip
     assert all(k.version >= 1 for k in kinds().values())
 
 

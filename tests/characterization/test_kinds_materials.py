@@ -39,8 +39,8 @@ def test_each_kind_names_its_table_kind_and_measurement_types():
         "pitt_diffusion": ("potential_steps", ("pitt",)),
         "gas_evolution": ("ion_current", ("dems",)),
         "eis_fit": ("impedance", ("eis",)),
-        "voltage_hysteresis": ("cycling", ("cycling",)),
-        "first_charge_plateau": ("cycling", ("cycling",)),
+        "voltage_hysteresis": ("cycling", ()),
+        "first_charge_plateau": ("cycling", ()),
     }
 
 
