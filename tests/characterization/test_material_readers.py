@@ -80,3 +80,11 @@ def test_an_empty_or_garbage_file_is_refused_by_every_kind(kind, tmp_path):
         with pytest.raises(ParseError) as caught:
             READERS[kind](path)
         assert path.name in str(caught.value)
+
+
+@pytest.mark.parametrize(("kind", "folder", "name", "fmt"), CASES)
+def test_each_format_is_recognised_by_its_content_not_its_name(kind, folder, name, fmt, tmp_path):
+    """Kiln stores raw files under their SHA-256, without the original extension."""
+    stored = tmp_path / "9f2c4e01ab"
+    stored.write_bytes((testdata_path(folder) / name).read_bytes())
+    assert READERS[kind](stored).format == fmt
