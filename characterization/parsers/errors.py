@@ -27,3 +27,15 @@ class MissingToolError(ParseError):
 def file_label(path: str | Path) -> str:
     """The name shown in messages: the file name only, not the server's storage path."""
     return Path(path).name
+
+
+def read_nonempty_bytes(path: Path) -> bytes:
+    """The file's bytes; ParseError naming the file when it cannot be opened or holds only
+    whitespace (every text reader starts here)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
+    if not raw.strip():
+        raise ParseError(f"{file_label(path)}: the file is empty.")
+    return raw

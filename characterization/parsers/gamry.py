@@ -34,7 +34,7 @@ from typing import NamedTuple, NoReturn
 
 import pandas as pd
 
-from .errors import NotCyclingFileError, ParseError, file_label
+from .errors import NotCyclingFileError, ParseError, file_label, read_nonempty_bytes
 from .schema import IMPEDANCE_COLUMNS
 
 _HEAD_BYTES = 8192
@@ -185,12 +185,7 @@ def refuse_gamry_as_cycling(path: str | Path, fmt: str = "gamry_dta") -> NoRetur
 
 def _read_lines(path: Path) -> list[str]:
     """Decoded lines: UTF-8 when the bytes are valid UTF-8, else cp1252 (Gamry on Windows)."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
-    if not raw.strip():
-        raise ParseError(f"{file_label(path)}: the file is empty.")
+    raw = read_nonempty_bytes(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

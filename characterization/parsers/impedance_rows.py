@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ParseError, file_label
+from .errors import ParseError, file_label, read_nonempty_bytes
 
 EIS_COLUMNS: tuple[str, ...] = ("time_s", "freq_hz", "z_real_ohm", "z_imag_ohm", "cycle")
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -96,12 +96,7 @@ class Block:
 
 def load_text(path: str | Path) -> TextFile:
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
-    if not raw.strip():
-        raise ParseError(f"{file_label(path)}: the file is empty.")
+    raw = read_nonempty_bytes(path)
     utf16 = raw.startswith((b"\xff\xfe", b"\xfe\xff"))  # Windows "Unicode text"
     if not utf16 and b"\x00" in raw[:4096]:
         raise ParseError(f"{file_label(path)}: a binary file, not an impedance text export.")

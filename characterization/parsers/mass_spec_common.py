@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ParseError, file_label
+from .errors import ParseError, file_label, read_nonempty_bytes
 
 MS_COLUMNS: tuple[str, ...] = ("time_s", "channel", "mz", "signal", "unit")
 ION_CURRENT, PARTIAL_PRESSURE = "A", "mbar"
@@ -101,12 +101,7 @@ class Text:
 def read_text(path: Path) -> Text:
     """UTF-8 (a BOM is dropped) when the bytes are valid UTF-8, else cp1252 (Windows exports:
     degree and micro signs); an empty or unreadable file is a ParseError."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
-    if not raw.strip():
-        raise ParseError(f"{file_label(path)}: the file is empty.")
+    raw = read_nonempty_bytes(path)
     if b"\x00" in raw[:4096]:
         raise ParseError(f"{file_label(path)}: a binary file, not a text export.")
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ParseError, file_label
+from .errors import ParseError, file_label, read_nonempty_bytes
 from .potential_steps import cut_last_line, decode
 
 DELIMITERS = ("\t", ";", ",")
@@ -31,12 +31,7 @@ _UNIT = re.compile(r"[(\[]\s*([^)\]]+?)\s*[)\]]\s*$")
 
 def read_lines(path: Path) -> list[str]:
     """The file's lines (any line ending), blank trailing lines dropped."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
-    if not raw.strip():
-        raise ParseError(f"{file_label(path)}: the file is empty.")
+    raw = read_nonempty_bytes(path)
     lines = decode(raw).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ParseError, file_label
+from .errors import ParseError, file_label, read_nonempty_bytes
 from .thermal_table import (
     ABSOLUTE_HEAT_FLOW_UNITS,
     EXOTHERM_DIRECTIONS,
@@ -212,12 +212,7 @@ def read_thermal_csv(path: str | Path, mapping: ThermalColumnMap) -> tuple[pd.Da
 
 
 def _lines(path: Path) -> tuple[list[str], str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
-    if not raw.strip():
-        raise ParseError(f"{file_label(path)}: the file is empty.")
+    raw = read_nonempty_bytes(path)
     try:
         return raw.decode("utf-8-sig").splitlines(), "utf-8"
     except UnicodeDecodeError:

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ParseError, file_label
+from .errors import ParseError, file_label, read_nonempty_bytes
 from .thermal_table import (
     heat_flow_to_mw,
     mass_in_mg,
@@ -152,12 +152,7 @@ def read_ta_universal_text(path: str | Path) -> tuple[pd.DataFrame, dict]:
 
 
 def _read_lines(path: Path) -> tuple[list[str], str]:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ParseError(f"{file_label(path)}: cannot be opened ({exc.strerror}).") from exc
-    if not raw.strip():
-        raise ParseError(f"{file_label(path)}: the file is empty.")
+    raw = read_nonempty_bytes(path)
     try:
         text, encoding = raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
