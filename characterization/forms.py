@@ -126,6 +126,12 @@ class ElectrodeForm(KilnFormMixin, forms.Form):
     collector_thickness_um = _number(
         "Collector thickness (µm)", required=False, initial=16, bound="collector_thickness_um"
     )
+    particle_d50_um = _number(
+        "Active particle size D50 (µm)",
+        required=False,
+        help_text="Optional; PITT takes half of it as the diffusion length.",
+        bound="particle_d50_um",
+    )
     casting_method = forms.ChoiceField(choices=CastingMethod.choices)
     casting_thickness_um = _number(
         "Blade gap / wet thickness (µm)", initial=200, bound="casting_thickness_um"

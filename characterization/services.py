@@ -133,6 +133,7 @@ def electrode_build(
     solvent: str = "NMP",
     current_collector: str = "Al foil",
     collector_thickness_um: float | None = None,
+    particle_d50_um: float | None = None,
     drying_steps: Iterable[Mapping] | None = None,
     disc_diameter_mm: float = 12.0,
     foil_disc_mass_mg: float | None = None,
@@ -165,6 +166,7 @@ def electrode_build(
             ("disc_diameter_mm", "disc_diameter_mm", disc_diameter_mm),
             ("foil_disc_mass_mg", "foil_disc_mass_mg", foil_disc_mass_mg),
             ("collector_thickness_um", "collector_thickness_um", collector_thickness_um),
+            ("particle_d50_um", "particle_d50_um", particle_d50_um),
             ("one_c_ma_per_g", "one_c_ma_per_g", one_c_ma_per_g),
             *(
                 ("ratio", "ratio_percent", part, f"{name} part of the ratio")
@@ -210,6 +212,7 @@ def electrode_build(
         solvent_mass_g=slurry.solvent_mass_g,
         current_collector=current_collector.strip() or "Al foil",
         collector_thickness_um=collector_thickness_um,
+        particle_d50_um=particle_d50_um,
         casting_method=casting_method,
         casting_thickness_um=casting_thickness_um,
         drying_steps=steps,

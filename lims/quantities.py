@@ -169,6 +169,10 @@ BOUNDS: dict[str, Bound] = {
         "collector thickness", "µm", 0, 1000, min_inclusive=False,
         why="current-collector foils are 10–20 µm; 1 mm is a plate",
     ),
+    "particle_d50_um": Bound(
+        "particle size D50", "µm", 0, 200, min_inclusive=False,
+        why="cathode powders are 0.1–30 µm; 200 µm is a sieve fraction, not a powder",
+    ),
     "drying_temperature_c": Bound(
         "drying temperature", "°C", -100, 500,
         why="from freeze-drying (about −80 °C) to a drying oven; hotter is calcination",

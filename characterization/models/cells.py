@@ -104,6 +104,14 @@ class Electrode(models.Model):
         blank=True,
         validators=[bounded("collector_thickness_um")],
     )
+    particle_d50_um = models.FloatField(
+        "active particle size D50 (µm)",
+        null=True,
+        blank=True,
+        validators=[bounded("particle_d50_um")],
+        help_text="The powder's median (secondary) particle diameter; PITT takes half of it "
+        "as the diffusion length unless one is given.",
+    )
     casting_method = models.CharField(
         max_length=16, choices=CastingMethod.choices, default=CastingMethod.BLADE_GAP
     )
@@ -178,6 +186,10 @@ class Electrode(models.Model):
             models.CheckConstraint(
                 condition=bound_q("collector_thickness_um", "collector_thickness_um"),
                 name="electrode_collector_thickness_range",
+            ),
+            models.CheckConstraint(
+                condition=bound_q("particle_d50_um", "particle_d50_um"),
+                name="electrode_particle_d50_range",
             ),
             models.CheckConstraint(
                 condition=bound_q("one_c_ma_per_g", "one_c_ma_per_g", null=False),
