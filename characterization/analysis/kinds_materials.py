@@ -4,6 +4,9 @@ its module, takes the table kind its reader gives, and draws its figures."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+
 import pandas as pd
 
 from characterization.analysis import dsc, gas_evolution, impedance, pitt, xrd
@@ -94,6 +97,7 @@ def run_xrd(table, params, context: AnalysisContext) -> AnalysisOutput:
         c_guess_angstrom=params["c_guess_angstrom"],
         window_deg=params["window_deg"],
         ignore_peaks_deg=tuple(params["ignore_peaks_deg"] or ()),
+        **_reference(context),
     )
     figs = result.figures
     pattern = figs["pattern"]
@@ -134,25 +138,31 @@ def run_xrd(table, params, context: AnalysisContext) -> AnalysisOutput:
             ],
         )
     summary = result.as_summary()
+    reference = context.companions.get("reference")
+    if reference is not None:
+        summary["reference"] = reference.label
+        summary["shifts"] = [dataclasses.asdict(shift) for shift in result.shifts]
     return AnalysisOutput(
         summary={**summary, "scans": len(result.scans)},
-        tables={"xrd_peaks": pd.DataFrame(summary["peaks"])},
+        tables={"xrd_peaks": pd.DataFrame(summary["peaks"])}
+        | ({"xrd_shifts": pd.DataFrame(summary["shifts"])} if reference is not None else {}),
         figures=figures,
         warnings=warning_dicts(result.warnings),
     )
+
+
+def _reference(context: AnalysisContext) -> dict:
+    reference = context.companions.get("reference")
+    if reference is None:
+        return {}
+    return {"reference": reference.table, "reference_metadata": dict(reference.metadata)}
 
 
 # --- PITT -----------------------------------------------------------------------------------
 
 
 def run_pitt(table, params, context: AnalysisContext) -> AnalysisOutput:
-    length = params["diffusion_length_um"] or context.file_metadata.get("diffusion_length_um")
-    if length is None:
-        raise AnalysisError(
-            "diffusion_length_um",
-            "give the diffusion length L (µm): half the particle size, or the electrode's "
-            "thickness",
-        )
+    length, source = _diffusion_length(params, context)
     context.progress(40, "fitting each step")
     result = pitt.analyse_pitt(table, length, min_r_squared=params["min_r_squared"])
     curves = result.figures["d_vs_potential"]
@@ -173,10 +183,29 @@ def run_pitt(table, params, context: AnalysisContext) -> AnalysisOutput:
     )
     summary = result.as_summary()
     return AnalysisOutput(
-        summary={**summary, "diffusion_length_um": length},
+        summary={**summary, "diffusion_length_um": length, "diffusion_length_source": source},
         tables={"pitt_steps": pd.DataFrame(summary["steps"])},
         figures={"diffusion": d_plot},
         warnings=warning_dicts(result.warnings),
+    )
+
+
+def _diffusion_length(params: dict, context: AnalysisContext) -> tuple[float, str]:
+    """L (µm) and where it came from: the parameter, the file, else half the D50 recorded on
+    the cell's electrode (the particle radius: Li diffuses from the surface to the centre)."""
+    if params["diffusion_length_um"] is not None:
+        return params["diffusion_length_um"], "parameter"
+    if context.file_metadata.get("diffusion_length_um") is not None:
+        return float(context.file_metadata["diffusion_length_um"]), "file"
+    if context.particle_d50_um is not None:
+        return (
+            context.particle_d50_um / 2,
+            f"half the electrode's D50 ({context.particle_d50_um:g} µm)",
+        )
+    raise AnalysisError(
+        "diffusion_length_um",
+        "give the diffusion length L (µm), or record the active particle size D50 on the "
+        "cell's electrode (L is then half of it)",
     )
 
 
@@ -195,32 +224,47 @@ def run_gas_evolution(table, params, context: AnalysisContext) -> AnalysisOutput
             calibration[gas] = params[factor]
     windows = _optional_pair(params, "background_start_s", "background_end_s")
     background = gas_evolution.Background(windows_s=(windows,) if windows else ())
+    cycling = context.companions.get("cycling")
+    alignment = _alignment(params, context.file_metadata, cycling)
     context.progress(40, "integrating gases")
     result = gas_evolution.analyse_gas_evolution(
         table,
         calibration=calibration,
         active_mass_mg=context.active_mass_mg,
         gases=gases,
-        time_offset_s=params["time_offset_s"],
         background=background,
+        cycling_table=cycling.table if cycling else None,
+        **alignment,
     )
     by_gas = result.series["gases"]
+    voltage = result.series.get("voltage")
+    under, axes = [], {}
+    if voltage:  # the cycling file's voltage drawn under the gas curves, on its own axis
+        line = {"color": "#888", "width": 1}
+        under = [
+            scatter("cell voltage", voltage["time_s"], voltage["voltage_v"], yaxis="y2", line=line)
+        ]
+        axes = {
+            "yaxis2": {"title": {"text": "voltage (V)"}, "overlaying": "y", "side": "right"},
+            "margin": {"t": 48, "r": 64},
+        }
     cumulative = figure(
         "Evolved gas",
         "time (s)",
         "µmol/mg",
-        [
-            scatter(g, s["cumulative_time_s"], s["cumulative_umol_per_mg"])
-            for g, s in by_gas.items()
-        ],
+        [scatter(g, s["cumulative_time_s"], s["cumulative_umol_per_mg"]) for g, s in by_gas.items()]
+        + under,
+        **axes,
     )
     rate = figure(
         "Gas evolution rate",
         "time (s)",
         "mol/s",
-        [scatter(g, s["time_s"], s["rate_mol_s"]) for g, s in by_gas.items()],
+        [scatter(g, s["time_s"], s["rate_mol_s"]) for g, s in by_gas.items()] + under,
+        **axes,
     )
     summary = result.as_summary()
+    summary["aligned_to"] = cycling.label if cycling else None
     totals = pd.DataFrame(
         [{"gas": gas, **amounts} for gas, amounts in summary["gases"].items()],
         columns=["gas", "micromol", "micromol_per_mg"],
@@ -231,6 +275,43 @@ def run_gas_evolution(table, params, context: AnalysisContext) -> AnalysisOutput
         figures={"cumulative": cumulative, "rate": rate},
         warnings=warning_dicts(result.warnings),
     )
+
+
+def _alignment(params: dict, ms_metadata, cycling) -> dict:
+    """How the MS clock is put on the cycling file's: the offset given; else the two files'
+    start times when both are known and comparable; else none (the same clock)."""
+    if params["time_offset_s"] is not None or cycling is None:
+        return {"time_offset_s": params["time_offset_s"]}
+    ms_start = _start_time(ms_metadata.get("start_time"))
+    cycling_start = _start_time(
+        cycling.metadata.get("start_time_utc") or cycling.metadata.get("start_time_local")
+    )
+    if ms_start is None or cycling_start is None:
+        raise AnalysisError(
+            "time_offset_s",
+            f"the MS file or the cycling file {cycling.label} states no start time; give the "
+            "MS time at the cycling start (time_offset_s)",
+        )
+    if (ms_start.tzinfo is None) != (cycling_start.tzinfo is None):
+        zoned, local = ("MS", "cycling") if ms_start.tzinfo else ("cycling", "MS")
+        raise AnalysisError(
+            "time_offset_s",
+            f"the {zoned} file's start time has a timezone and the {local} file's is the "
+            "instrument PC's local time, so they cannot be compared; give the MS time at the "
+            "cycling start (time_offset_s)",
+        )
+    return {"ms_start": ms_start, "cycling_start": cycling_start}
+
+
+def _start_time(value) -> datetime.datetime | None:
+    """An ISO start time (nanoseconds allowed, as Neware writes them), None when absent or
+    unreadable."""
+    if not value:
+        return None
+    try:
+        return pd.Timestamp(str(value)).floor("us").to_pydatetime()
+    except (ValueError, TypeError):
+        return None
 
 
 KINDS = (
@@ -275,11 +356,18 @@ KINDS = (
                 "floats",
                 [],
             ),
+            Param(
+                "reference_sample",
+                "Shift against the pattern of sample (code; its latest XRD)",
+                "text",
+                "",
+            ),
         ),
         run_xrd,
         needs_active_mass=False,
         measurement_types=("xrd", "in_situ_xrd"),
         table_kind="diffraction",
+        companions=(("reference", "diffraction"),),
     ),
     AnalysisKind(
         "pitt_diffusion",
@@ -303,13 +391,19 @@ KINDS = (
             Param("o2_factor", "O2 calibration (mol s⁻¹ per A)", "float", None, 0.0),
             Param("co2_mz", "CO2 m/z (0: leave CO2 out)", "float", 44, 0, 300),
             Param("co2_factor", "CO2 calibration (mol s⁻¹ per A)", "float", None, 0.0),
-            Param("time_offset_s", "MS time at the cycling start (s)", "float", None),
+            Param(
+                "time_offset_s",
+                "MS time at the cycling start (s; empty: from the files' start times)",
+                "float",
+                None,
+            ),
             Param("background_start_s", "Background from (s)", "float", None),
             Param("background_end_s", "Background to (s)", "float", None),
         ),
         run_gas_evolution,
         measurement_types=("dems",),
         table_kind="ion_current",
+        companions=(("cycling", "cycling"),),
     ),
 )
 

@@ -89,7 +89,20 @@ class AnalysisContext:
     one_c_ma_per_g: float | None = None
     voltage_window_v: tuple[float | None, float | None] | None = None
     capacity_ceiling_mah_g: float | None = None
+    particle_d50_um: float | None = None
     file_metadata: Mapping[str, object] = field(default_factory=dict)
+    # Other files the kind reads beside its own (AnalysisKind.companions): name -> Companion
+    companions: Mapping[str, Companion] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Companion:
+    """Another file an analysis reads beside its own (the cell's cycling file for DEMS, the
+    reference pattern for XRD): its table, its reader's metadata and where it came from."""
+
+    table: pd.DataFrame
+    metadata: Mapping[str, object] = field(default_factory=dict)
+    label: str = ""  # "<file name> (<measurement code>)", for the summary's provenance
 
 
 @dataclass(frozen=True)
@@ -113,6 +126,8 @@ class AnalysisKind:
     needs_active_mass: bool = True
     measurement_types: tuple[str, ...] = ("cycling",)  # run automatically for these by default
     table_kind: str = "cycling"  # the table it reads (parsers.schema.TABLE_KINDS)
+    # Other files it reads when Kiln finds them (jobs.companions): (name, table kind) pairs
+    companions: tuple[tuple[str, str], ...] = ()
 
     def clean_parameters(self, raw: Mapping[str, object] | None) -> dict:
         raw = dict(raw or {})

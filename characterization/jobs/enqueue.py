@@ -71,6 +71,7 @@ def job_enqueue(
             column_mapping=mapping,
             cell_context=cell_context_of(measurement),
             parameters=parameters,
+            measurement=measurement,
         )
     except AnalysisError as exc:
         return AnalysisJob.objects.create(
@@ -216,13 +217,17 @@ def _rerun_on(definition, measurement: Measurement, user, report: RerunReport) -
     mass = active_mass_of(measurement)
     table_kind = kind_of(definition.kind).table_kind
     for raw in files_for(measurement, table_kind):
-        key = job_spec(
-            definition=definition,
-            raw_file=raw,
-            active_mass_mg=mass,
-            column_mapping=column_mapping_of(measurement, raw, table_kind),
-            cell_context=cell_context_of(measurement),
-        ).cache_key
+        try:
+            key = job_spec(
+                definition=definition,
+                raw_file=raw,
+                active_mass_mg=mass,
+                column_mapping=column_mapping_of(measurement, raw, table_kind),
+                cell_context=cell_context_of(measurement),
+                measurement=measurement,
+            ).cache_key
+        except AnalysisError:  # queued below as a failed job that says why
+            key = None
         current = AnalysisJob.objects.filter(
             definition=definition, measurement=measurement, raw_file=raw, cache_key=key
         ).exclude(status__in=[JobStatus.FAILED, JobStatus.CANCELLED])

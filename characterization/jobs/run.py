@@ -22,6 +22,7 @@ from django.utils import timezone
 from characterization.analysis import registry
 from characterization.analysis.errors import AnalysisError
 from characterization.jobs import cache
+from characterization.jobs.companions import load_companions
 from characterization.jobs.definitions import kind_of, title_of
 from characterization.jobs.errors import TRANSIENT_ERRORS, JobDataError, JobLost
 from characterization.jobs.models import AnalysisJob, AnalysisResult, JobStatus
@@ -188,8 +189,9 @@ class _Run:
         file_metadata = table.attrs.pop(cache.FILE_METADATA, {})
         source = "cached table" if cached else "parsed"
         self.progress(25, f"{len(table):,} rows ({source}); running {kind.title}")
+        companions = load_companions(kind, spec.cell_context, _read_companion)
         context = spec.analysis_context(
-            lambda p, m: self.progress(25 + 0.65 * p, m, force=False), file_metadata
+            lambda p, m: self.progress(25 + 0.65 * p, m, force=False), file_metadata, companions
         )
         output = kind.run(table, spec.parameters, context)
         self.progress(92, "saving results")
@@ -250,3 +252,9 @@ def _no_mass_message(job: AnalysisJob, kind: registry.AnalysisKind) -> str:
         f"electrode, and {subject.code} ({subject.get_kind_display().lower()}) has none. "
         "Record the measurement on the coin cell built from weighed discs."
     )
+
+
+def _read_companion(raw, table_kind: str):
+    """A companion file's table (through the Parquet cache) and its reader's metadata."""
+    table, _cached = cache.normalised_table(raw, table_kind=table_kind, column_mapping={})
+    return table, table.attrs.pop(cache.FILE_METADATA, {})

@@ -11,13 +11,21 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from characterization.analysis import registry
+from characterization.jobs.companions import CONTEXT_KEY as COMPANIONS_KEY
+from characterization.jobs.companions import companions_for
 from characterization.jobs.definitions import kind_of
 from characterization.models import CoinCell, Measurement, RawFile
 from characterization.parsers.reader import PARSER_VERSION
 from lims.lineage import ancestor_depths
 from lims.models import Sample
 
-_CONTEXT_KEYS = ("electrode", "formula", "one_c_ma_per_g", "capacity_ceiling_mah_g")
+_CONTEXT_KEYS = (
+    "electrode",
+    "formula",
+    "one_c_ma_per_g",
+    "capacity_ceiling_mah_g",
+    "particle_d50_um",
+)
 
 
 @dataclass(frozen=True)
@@ -38,10 +46,10 @@ class JobSpec:
         return cache_key_for(**spec_inputs(self))
 
     def analysis_context(
-        self, progress, file_metadata: Mapping | None = None
+        self, progress, file_metadata: Mapping | None = None, companions: Mapping | None = None
     ) -> registry.AnalysisContext:
-        """The context the analysis runs with: the cell as it was when the job was queued and
-        what the file's reader found besides the table."""
+        """The context the analysis runs with: the cell as it was when the job was queued,
+        what the file's reader found besides the table and the companion files' tables."""
         context = dict(self.cell_context)
         window = context.pop("voltage_window_v", None)
         return registry.AnalysisContext(
@@ -49,6 +57,7 @@ class JobSpec:
             progress=progress,
             voltage_window_v=tuple(window) if window else None,
             file_metadata=dict(file_metadata or {}),
+            companions=dict(companions or {}),
             **{k: v for k, v in context.items() if k in _CONTEXT_KEYS},
         )
 
@@ -109,22 +118,33 @@ def job_spec(
     column_mapping: dict | None = None,
     cell_context: dict | None = None,
     parameters: Mapping | None = None,
+    measurement: Measurement | None = None,
 ) -> JobSpec:
     """The spec of a definition on a file, with this process' kind and parser versions;
-    `parameters` (checked against the kind) replace the definition's for this run."""
+    `parameters` (checked against the kind) replace the definition's for this run. With the
+    measurement, the companion files the kind reads (jobs.companions) are chosen and recorded
+    in the cell context and the input checksums."""
     kind = kind_of(definition.kind)
     chosen = (
         definition.parameters if parameters is None else {**definition.parameters, **parameters}
     )
+    cleaned = kind.clean_parameters(chosen)
+    context = dict(cell_context or {})
+    checksums = [raw_file.sha256]
+    if measurement is not None and kind.companions:
+        found = companions_for(kind, measurement, raw_file, cleaned)
+        if found:
+            context[COMPANIONS_KEY] = found
+            checksums += [info["sha256"] for info in found.values()]
     return JobSpec(
         kind=kind.key,
         kind_version=kind.version,
         parser_version=PARSER_VERSION,
-        parameters=kind.clean_parameters(chosen),
-        input_checksums=[raw_file.sha256],
+        parameters=cleaned,
+        input_checksums=checksums,
         active_mass_mg=active_mass_mg,
         column_mapping=dict(column_mapping or {}),
-        cell_context=dict(cell_context or {}),
+        cell_context=context,
     )
 
 
@@ -137,8 +157,9 @@ def active_mass_of(measurement: Measurement) -> float | None:
 def cell_context_of(measurement: Measurement) -> dict:
     """What Kiln knows of the measured cell, besides its active mass, that decides the numbers
     or their plausibility checks (part of the cache key): the measurement's declared voltage
-    window; for a coin cell its electrode role, its 1C, the formula of its active material
-    (the powder's, else the nearest ancestor's) and the lab's capacity ceiling for its role."""
+    window; for a coin cell its electrode role, its 1C, the D50 recorded on its electrode, the
+    formula of its active material (the powder's, else the nearest ancestor's) and the lab's
+    capacity ceiling for its role."""
     context: dict = {}
     window = (measurement.conditions or {}).get("voltage_window_v")
     if isinstance(window, list | tuple) and len(window) == 2 and any(v is not None for v in window):
@@ -150,6 +171,8 @@ def cell_context_of(measurement: Measurement) -> dict:
     )
     if cell is None:
         return context
+    if cell.electrode.particle_d50_um is not None:
+        context["particle_d50_um"] = float(cell.electrode.particle_d50_um)
     context["electrode"] = cell.electrode_role
     context["one_c_ma_per_g"] = float(cell.one_c_ma_per_g)
     formula = active_material_formula(cell)
