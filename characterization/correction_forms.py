@@ -41,6 +41,7 @@ class MeasurementCorrectionForm(MeasurementForm):
             "voltage_max_v": window[1],
             "c_rates": ", ".join(f"{rate:g}" for rate in rates),
             "temperature_c": conditions.pop("temperature_c", None),
+            "sample_mass_mg": conditions.pop("sample_mass_mg", None),
             "other_conditions": "\n".join(f"{k}: {_text(v)}" for k, v in conditions.items()),
             "notes": measurement.sample.notes,
         }

@@ -357,6 +357,12 @@ class MeasurementForm(KilnFormMixin, forms.Form):
         label="C-rates", required=False, help_text="Comma-separated, e.g. 0.05, 0.1, 0.2"
     )
     temperature_c = _number("Temperature (°C)", required=False, bound="temperature_c")
+    sample_mass_mg = _number(
+        "Sample mass (mg)",
+        required=False,
+        help_text="DSC/TGA: the mass in the pan.",
+        bound="sample_mass_mg",
+    )
     other_conditions = forms.CharField(
         label="Other conditions",
         required=False,
@@ -406,6 +412,8 @@ class MeasurementForm(KilnFormMixin, forms.Form):
             out["c_rates"] = data["c_rates"]
         if data.get("temperature_c") is not None:
             out["temperature_c"] = data["temperature_c"]
+        if data.get("sample_mass_mg") is not None:
+            out["sample_mass_mg"] = data["sample_mass_mg"]
         out.update(data.get("other_conditions") or {})
         return out
 

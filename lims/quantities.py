@@ -190,6 +190,10 @@ BOUNDS: dict[str, Bound] = {
         "temperature", "°C", _ABSOLUTE_ZERO_C, _FURNACE_MAX_C,
         why="nothing is colder than absolute zero; 2000 °C is beyond any lab furnace",
     ),
+    "sample_mass_mg": Bound(
+        "sample mass", "mg", 0, 1000, min_inclusive=False,
+        why="a DSC or TGA pan holds 1–50 mg; a gram does not fit in one",
+    ),
     # --- synthesis ----------------------------------------------------------------------------
     "purity_percent": Bound(
         "purity", "%", 0, 100, min_inclusive=False, fraction_hint=True,
@@ -330,17 +334,20 @@ CONDITION_FIELDS = {
     "voltage_window_v": "voltage_max_v",
     "c_rates": "c_rates",
     "current_ma": "current_ma",
+    "sample_mass_mg": "sample_mass_mg",
 }
 
 
 def condition_problems(conditions: Mapping[str, object]) -> dict[str, str]:
     """Bounds of the known measurement conditions (temperature, voltage window, C-rates,
-    current); other keys are free text and pass."""
+    current, sample mass); other keys are free text and pass."""
     found: dict[str, str] = {}
     if "temperature_c" in conditions:
         found |= problems([("temperature_c", "temperature_c", conditions["temperature_c"])])
     if "current_ma" in conditions:
         found |= problems([("current_ma", "current_ma", conditions["current_ma"])])
+    if "sample_mass_mg" in conditions:
+        found |= problems([("sample_mass_mg", "sample_mass_mg", conditions["sample_mass_mg"])])
     window = conditions.get("voltage_window_v")
     if window is not None:
         if not isinstance(window, list | tuple) or len(window) != 2:

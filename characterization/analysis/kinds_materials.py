@@ -37,10 +37,23 @@ def _reader_notes(table, context: AnalysisContext) -> None:
 
 
 def run_dsc(table, params, context: AnalysisContext) -> AnalysisOutput:
-    mass = params["sample_mass_mg"] or context.file_metadata.get("sample_mass_mg")
+    mass, source = next(
+        (
+            (value, where)
+            for value, where in (
+                (params["sample_mass_mg"], "parameter"),
+                (context.sample_mass_mg, "measurement"),
+                (context.file_metadata.get("sample_mass_mg"), "file"),
+            )
+            if value is not None
+        ),
+        (None, None),
+    )
     if mass is None:
         raise AnalysisError(
-            "sample_mass_mg", "the file states no sample mass: give sample_mass_mg (mg)"
+            "sample_mass_mg",
+            "neither the measurement nor the file states the sample mass: enter it on the "
+            "measurement, or give sample_mass_mg (mg)",
         )
     _reader_notes(table, context)
     context.progress(40, "baseline and peaks")
@@ -77,7 +90,11 @@ def run_dsc(table, params, context: AnalysisContext) -> AnalysisOutput:
             )
     peaks = pd.DataFrame(result.as_summary()["peaks"])
     return AnalysisOutput(
-        summary={**result.as_summary(), "sample_mass_mg": result.sample_mass_mg},
+        summary={
+            **result.as_summary(),
+            "sample_mass_mg": result.sample_mass_mg,
+            "sample_mass_source": source,
+        },
         tables={"dsc_peaks": peaks},
         figures={"dsc": figure("DSC", "temperature (°C)", "heat flow (mW, exo up)", traces)},
         warnings=warning_dicts(result.warnings),
@@ -321,7 +338,12 @@ KINDS = (
         "DSC peaks",
         (
             Param(
-                "sample_mass_mg", "Sample mass (mg; empty: the file's)", "float", None, 1e-3, 1000
+                "sample_mass_mg",
+                "Sample mass (mg; empty: the measurement's, else the file's)",
+                "float",
+                None,
+                1e-3,
+                1000,
             ),
             Param("baseline_low_c", "Baseline from (°C)", "float", None, -200, 1600),
             Param("baseline_high_c", "Baseline to (°C)", "float", None, -200, 1600),

@@ -90,6 +90,7 @@ class AnalysisContext:
     voltage_window_v: tuple[float | None, float | None] | None = None
     capacity_ceiling_mah_g: float | None = None
     particle_d50_um: float | None = None
+    sample_mass_mg: float | None = None  # the measurement's (DSC/TGA: the mass in the pan)
     file_metadata: Mapping[str, object] = field(default_factory=dict)
     # Other files the kind reads beside its own (AnalysisKind.companions): name -> Companion
     companions: Mapping[str, Companion] = field(default_factory=dict)

@@ -25,6 +25,7 @@ _CONTEXT_KEYS = (
     "one_c_ma_per_g",
     "capacity_ceiling_mah_g",
     "particle_d50_um",
+    "sample_mass_mg",
 )
 
 
@@ -157,13 +158,16 @@ def active_mass_of(measurement: Measurement) -> float | None:
 def cell_context_of(measurement: Measurement) -> dict:
     """What Kiln knows of the measured cell, besides its active mass, that decides the numbers
     or their plausibility checks (part of the cache key): the measurement's declared voltage
-    window; for a coin cell its electrode role, its 1C, the D50 recorded on its electrode, the
-    formula of its active material (the powder's, else the nearest ancestor's) and the lab's
-    capacity ceiling for its role."""
+    window and sample mass; for a coin cell its electrode role, its 1C, the D50 recorded on its
+    electrode, the formula of its active material (the powder's, else the nearest ancestor's)
+    and the lab's capacity ceiling for its role."""
     context: dict = {}
     window = (measurement.conditions or {}).get("voltage_window_v")
     if isinstance(window, list | tuple) and len(window) == 2 and any(v is not None for v in window):
         context["voltage_window_v"] = [None if v is None else float(v) for v in window]
+    mass = (measurement.conditions or {}).get("sample_mass_mg")
+    if isinstance(mass, int | float) and not isinstance(mass, bool):
+        context["sample_mass_mg"] = float(mass)
     cell = (
         CoinCell.objects.select_related("electrode__active_material")
         .filter(sample_id=measurement.subject_id)

@@ -6,27 +6,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('characterization', '0007_analysis_models_move_to_jobs'),
-        ('lims', '0006_transfers_exports_imports_on_the_worker'),
-        ('synthesis', '0003_batch_void_and_text_change_reasons'),
+        ("characterization", "0007_analysis_models_move_to_jobs"),
+        ("lims", "0006_transfers_exports_imports_on_the_worker"),
+        ("synthesis", "0003_batch_void_and_text_change_reasons"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='electrode',
-            name='particle_d50_um',
-            field=models.FloatField(blank=True, help_text="The powder's median (secondary) particle diameter; PITT takes half of it as the diffusion length unless one is given.", null=True, validators=[lims.validators.QuantityValidator('particle_d50_um')], verbose_name='active particle size D50 (µm)'),
+            model_name="electrode",
+            name="particle_d50_um",
+            field=models.FloatField(
+                blank=True,
+                help_text="The powder's median (secondary) particle diameter; PITT takes half of it as the diffusion length unless one is given.",
+                null=True,
+                validators=[lims.validators.QuantityValidator("particle_d50_um")],
+                verbose_name="active particle size D50 (µm)",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalelectrode',
-            name='particle_d50_um',
-            field=models.FloatField(blank=True, help_text="The powder's median (secondary) particle diameter; PITT takes half of it as the diffusion length unless one is given.", null=True, validators=[lims.validators.QuantityValidator('particle_d50_um')], verbose_name='active particle size D50 (µm)'),
+            model_name="historicalelectrode",
+            name="particle_d50_um",
+            field=models.FloatField(
+                blank=True,
+                help_text="The powder's median (secondary) particle diameter; PITT takes half of it as the diffusion length unless one is given.",
+                null=True,
+                validators=[lims.validators.QuantityValidator("particle_d50_um")],
+                verbose_name="active particle size D50 (µm)",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='electrode',
-            constraint=models.CheckConstraint(condition=models.Q(('particle_d50_um__isnull', True), models.Q(('particle_d50_um__gt', 0), ('particle_d50_um__lte', 200)), _connector='OR'), name='electrode_particle_d50_range'),
+            model_name="electrode",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("particle_d50_um__isnull", True),
+                    models.Q(("particle_d50_um__gt", 0), ("particle_d50_um__lte", 200)),
+                    _connector="OR",
+                ),
+                name="electrode_particle_d50_range",
+            ),
         ),
     ]

@@ -131,3 +131,23 @@ def test_the_electrodes_d50_enters_the_cells_context_only_when_recorded():
     on_sized = record(sized.sample, measurement_type="pitt")
     assert "particle_d50_um" not in cell_context_of(on_plain)  # old cache keys unchanged
     assert cell_context_of(on_sized)["particle_d50_um"] == 12.0
+
+
+def test_a_measurements_sample_mass_is_bounded_and_enters_the_context():
+    from characterization.forms import MeasurementForm
+
+    cell = CellFactory()
+    base = {
+        "subject": cell.sample.code,
+        "measurement_type": "dsc",
+        "measured_at": "2026-12-01 10:00",
+    }
+    form = MeasurementForm(data={**base, "sample_mass_mg": "5000"})
+    assert not form.is_valid()
+    assert "sample mass" in form.errors["sample_mass_mg"][0]
+    form = MeasurementForm(data={**base, "sample_mass_mg": "5.2"})
+    assert form.is_valid(), form.errors
+    assert form.conditions() == {"sample_mass_mg": 5.2}
+    measurement = record(PowderFactory(), measurement_type="dsc")
+    measurement.conditions = {"sample_mass_mg": 5.2}
+    assert cell_context_of(measurement)["sample_mass_mg"] == 5.2

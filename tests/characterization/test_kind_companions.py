@@ -152,3 +152,29 @@ def test_pitt_takes_half_the_electrodes_d50_as_the_diffusion_length():
     with pytest.raises(AnalysisError) as caught:
         run("pitt_diffusion", table, active_mass_mg=None)
     assert caught.value.field == "diffusion_length_um" and "D50" in caught.value.message
+
+
+def test_dsc_takes_the_measurements_sample_mass_before_the_files():
+    """The mass typed on the measurement wins over the file's, the parameter over both:
+    22.088 mW × 30 s × √(2π) / 5.00 mg = 332.19 J/g, and half that on 10 mg."""
+    from tests.characterization import test_dsc_analysis as dsc_case
+
+    on_measurement = run(
+        "dsc_peaks",
+        dsc_case.scan(),
+        active_mass_mg=None,
+        sample_mass_mg=5.0,
+        file_metadata={"sample_mass_mg": 10.0},
+    )
+    (peak,) = on_measurement.summary["peaks"]
+    assert peak["enthalpy_j_per_g"] == pytest.approx(dsc_case.EXPECTED_J_PER_G, abs=0.5)
+    assert on_measurement.summary["sample_mass_source"] == "measurement"
+    given = run("dsc_peaks", dsc_case.scan(), {"sample_mass_mg": 10}, active_mass_mg=None,
+                sample_mass_mg=5.0)  # fmt: skip
+    assert given.summary["sample_mass_source"] == "parameter"
+    assert given.summary["peaks"][0]["enthalpy_j_per_g"] == pytest.approx(
+        dsc_case.EXPECTED_J_PER_G / 2, abs=0.3
+    )
+    with pytest.raises(AnalysisError) as caught:
+        run("dsc_peaks", dsc_case.scan(), active_mass_mg=None)
+    assert "enter it on the measurement" in caught.value.message
