@@ -3,7 +3,7 @@ section's are characterization.jobs.urls)."""
 
 from django.urls import path, re_path
 
-from characterization import correction_views, views
+from characterization import correction_views, impedance_views, views
 
 cells_urlpatterns = [
     path("", views.cells_index, name="index"),
@@ -12,6 +12,7 @@ cells_urlpatterns = [
     path("electrodes/<str:code>/", views.electrode_detail, name="electrode"),
     path("electrodes/<str:code>/cells/", views.electrode_cells_new, name="electrode-cells"),
     path("<str:code>/", views.cell_detail, name="cell"),
+    path("<str:code>/impedance/", impedance_views.cell_impedance, name="impedance"),
     path("<str:code>/correct/", correction_views.cell_correct, name="correct"),
     path("<str:code>/void/", correction_views.cell_void, name="void"),
     path("<str:code>/rerun-outdated/", correction_views.cell_rerun_outdated, name="rerun-outdated"),

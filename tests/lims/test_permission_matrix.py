@@ -65,6 +65,7 @@ ARGS = {
     "cells:electrode": lambda w: {"code": w["characterization.electrode"].sample.code},
     "cells:electrode-cells": lambda w: {"code": w["characterization.electrode"].sample.code},
     "cells:cell": lambda w: {"code": w["characterization.coincell"].sample.code},
+    "cells:impedance": lambda w: {"code": w["characterization.coincell"].sample.code},
     "measurements:raw-file": lambda w: {"sha256": w["characterization.rawfile"].sha256},
     "measurements:detail": lambda w: {"code": _measurement(w)},
     "measurements:refinement-correct": lambda w: {
