@@ -22,7 +22,7 @@ from characterization.models import (
     RawFile,
     RefinementResult,
 )
-from characterization.parsers import mapped
+from characterization.parsers import mapped, mappings_by_kind
 from lims.admin_rules import RulesAdminMixin, RulesInlineMixin
 from lims.void_admin import VoidFilter, sample_void_filter
 
@@ -288,15 +288,34 @@ class RefinementResultAdmin(RulesAdminMixin, SimpleHistoryAdmin):
         return False
 
 
-class InstrumentMappingForm(forms.ModelForm):
-    """One field per entry of the column mapping (stored as JSON, checked by the parser)."""
+def _other_mapping_help() -> str:
+    kinds = [k for k in mappings_by_kind.KINDS if k != "cycling"]
+    keys = "; ".join(
+        f"{k.replace('_', ' ')}: {', '.join(mappings_by_kind.mapping_keys(k))}" for k in kinds
+    )
+    return (
+        f"Keys by table kind ({keys}). Ion current channels are a list of "
+        '{"column": ..., "mz": ..., "label": ...}.'
+    )
 
-    time_column = forms.CharField(label="Time column")
+
+class _JSONOrEmpty(forms.JSONField):
+    """An empty box, not "null", when there is no JSON (a cycling mapping's page)."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
+class InstrumentMappingForm(forms.ModelForm):
+    """A cycling mapping has one field per entry (stored as JSON, checked by the parser); a
+    mapping of another table kind is given as JSON (its keys in the help text)."""
+
+    time_column = forms.CharField(label="Time column", required=False)
     time_unit = forms.ChoiceField(
         label="Time unit", choices=[("s", "seconds"), ("min", "minutes"), ("h", "hours")]
     )
-    voltage_column = forms.CharField(label="Voltage column (V)")
-    current_column = forms.CharField(label="Current column")
+    voltage_column = forms.CharField(label="Voltage column (V)", required=False)
+    current_column = forms.CharField(label="Current column", required=False)
     current_unit = forms.ChoiceField(label="Current unit", choices=[("A", "A"), ("mA", "mA")])
     charge_current = forms.ChoiceField(
         label="Sign of the current",
@@ -345,14 +364,24 @@ class InstrumentMappingForm(forms.ModelForm):
         initial=0,
         help_text="0 when the column names are on the first line; n to skip n lines above them.",
     )
+    other_mapping = _JSONOrEmpty(
+        label="Mapping (JSON)",
+        required=False,
+        help_text=_other_mapping_help(),
+    )
 
     class Meta:
         model = InstrumentMapping
-        fields = ("name", "instrument", "description")
+        fields = ("name", "instrument", "table_kind", "description")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "table_kind" in self.fields:  # not on a read-only page
+            self.fields["table_kind"].required = False  # a post without it keeps cycling
         stored = self.instance.mapping if self.instance.pk else {}
+        if self.instance.pk and self.instance.table_kind != "cycling":
+            self.fields["other_mapping"].initial = stored
+            stored = {}
         for key in self.mapping_keys():
             default = mapped.ColumnMapping.__dataclass_fields__[key].default
             if default is dataclasses.MISSING:  # a required column: no default to show
@@ -365,43 +394,78 @@ class InstrumentMappingForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        kind = cleaned.get("table_kind") or self.instance.table_kind or "cycling"
+        cleaned["table_kind"] = kind
+        if kind == "cycling":
+            self._clean_cycling(cleaned)
+        else:
+            self._clean_other(kind, cleaned)
+        return cleaned
+
+    def _clean_cycling(self, cleaned: dict) -> None:
+        required = ("time_column", "voltage_column", "current_column")
+        missing = [k for k in required if not (cleaned.get(k) or "").strip()]
+        for key in missing:  # not required fields: a mapping of another kind leaves them empty
+            self.add_error(key, "This field is required for a cycling mapping.")
         entries = {k: cleaned.get(k) for k in self.mapping_keys()}
-        if any(v is None for k, v in entries.items() if self.fields[k].required):
-            return cleaned  # the field errors already say what is missing
+        if missing or any(v is None for v in entries.values()):
+            return  # the field errors already say what is missing
         entries = {k: (v.strip() if isinstance(v, str) else v) for k, v in entries.items()}
         try:
             mapping = mapped.ColumnMapping.from_dict(entries, name=cleaned.get("name") or "?")
         except mapped.MappingError as exc:
             raise ValidationError(str(exc)) from None
         self.instance.mapping = mapping.to_dict()
-        return cleaned
+
+    def _clean_other(self, kind: str, cleaned: dict) -> None:
+        data = cleaned.get("other_mapping")
+        if not data:
+            keys = ", ".join(mappings_by_kind.mapping_keys(kind))
+            self.add_error("other_mapping", f"Give the mapping as a JSON object (keys: {keys}).")
+            return
+        try:
+            stored = mappings_by_kind.stored_mapping(kind, data, name=cleaned.get("name") or "?")
+        except mapped.MappingError as exc:
+            self.add_error("other_mapping", str(exc))
+            return
+        self.instance.mapping = stored
 
 
 @admin.register(InstrumentMapping)
 class InstrumentMappingAdmin(RulesAdminMixin, SimpleHistoryAdmin):
-    """Column mappings of generic CSV/XLSX exports, one per instrument: uploads to a
-    measurement of that instrument that no cycler reader recognises are read with it."""
+    """Column mappings of generic CSV/XLSX exports, one per instrument and table kind: uploads
+    to a measurement of that instrument that no reader recognises are read with the mapping
+    of the table kind the analysis reads."""
 
     form = InstrumentMappingForm
-    list_display = ("name", "instrument", "capacity_label", "created_by", "updated_at")
+    list_display = (
+        "name",
+        "instrument",
+        "table_kind",
+        "columns_label",
+        "created_by",
+        "updated_at",
+    )
+    list_filter = ("table_kind",)
     search_fields = ("name", "instrument", "description")
     readonly_fields = ("created_by", "created_at", "updated_at")
     fieldsets = (
-        (None, {"fields": ("name", "instrument", "description")}),
+        (None, {"fields": ("name", "instrument", "table_kind", "description")}),
         (
-            "Columns",
+            "Cycling columns",
             {
+                "description": "For a cycling mapping (ignored for the other table kinds).",
                 "fields": (
                     ("time_column", "time_unit"),
                     "voltage_column",
                     ("current_column", "current_unit", "charge_current"),
                     "cycle_column",
                     "step_column",
-                )
+                ),
             },
         ),
         (
-            "Capacity and energy",
+            "Cycling capacity and energy",
             {
                 "fields": (
                     ("charge_capacity_column", "discharge_capacity_column"),
@@ -411,13 +475,23 @@ class InstrumentMappingAdmin(RulesAdminMixin, SimpleHistoryAdmin):
                 )
             },
         ),
-        ("File layout", {"fields": ("header_row",)}),
+        ("Cycling file layout", {"fields": ("header_row",)}),
+        (
+            "Other table kinds",
+            {
+                "description": "For an impedance, potential-step, thermal, ion-current or "
+                "diffraction mapping: its entries as JSON (the cycling fields are then ignored).",
+                "fields": ("other_mapping",),
+            },
+        ),
         ("Record", {"fields": ("created_by", "created_at", "updated_at")}),
     )
 
-    @admin.display(description="capacity")
-    def capacity_label(self, obj: InstrumentMapping) -> str:
+    @admin.display(description="columns")
+    def columns_label(self, obj: InstrumentMapping) -> str:
         m = obj.mapping
+        if obj.table_kind != "cycling":
+            return ", ".join(str(v) for k, v in m.items() if k.endswith("_column") and v)
         columns = m.get("capacity_column") or (
             f"{m.get('charge_capacity_column')} / {m.get('discharge_capacity_column')}"
         )

@@ -23,15 +23,14 @@ from characterization import storage
 from characterization.jobs.errors import TRANSIENT_ERRORS, JobDataError
 from characterization.models import RawFile
 from characterization.parsers import (
-    ColumnMapping,
     MappingError,
     NotCyclingFileError,
     ParsedFile,
     ParseError,
     UnpackLimits,
-    read_mapped_file,
     read_table,
 )
+from characterization.parsers.mappings_by_kind import mapping_of, read_mapped_table
 from characterization.parsers.reader import PARSER_VERSION
 from characterization.parsers.verdict import (
     FileVerdict,
@@ -71,8 +70,12 @@ def normalised_table(
 ) -> tuple[pd.DataFrame, bool]:
     """(table, from cache): the Parquet cache of the file's table of `table_kind`, else the
     parser (and the cache is written, atomically, for the next analysis of the same content).
-    With a column mapping snapshot the file is read through that mapping (read_mapped_file,
-    a cycling table). The reader's metadata is in table.attrs[FILE_METADATA]."""
+    With a column mapping snapshot of that table kind (its "table_kind", cycling when it names
+    none) the file is read through the mapping (mappings_by_kind.read_mapped_table); a
+    snapshot of another kind is not used. The reader's metadata is in
+    table.attrs[FILE_METADATA]."""
+    if column_mapping and column_mapping.get("table_kind", "cycling") != table_kind:
+        column_mapping = None
     cache = parquet_path(raw.sha256, column_mapping, table_kind)
     cached = _read_cache(cache)
     if cached is not None:
@@ -127,9 +130,12 @@ def _parse(
 ) -> tuple[ParsedFile, FileVerdict | None]:
     """The parsed file and what to record of it (None: leave the inspection's verdict)."""
     if column_mapping:
-        mapping = _column_mapping(column_mapping)
-        parsed = read_mapped_file(source, mapping, limits=unpack_limits())
-        return parsed, verdict_of_table(parsed.format, parsed.table, mapping=mapping.name)
+        mapping = _column_mapping(column_mapping, table_kind)
+        parsed = read_mapped_table(source, table_kind, mapping, limits=unpack_limits())
+        if table_kind == "cycling":
+            return parsed, verdict_of_table(parsed.format, parsed.table, mapping=mapping.name)
+        name = parsed.metadata["format_name"]
+        return parsed, verdict_of_kind(parsed.format, table_kind, parsed.table, name)
     parsed = read_table(source, table_kind, limits=unpack_limits())
     if table_kind == "cycling":
         return parsed, verdict_of_table(parsed.format, parsed.table)
@@ -161,9 +167,10 @@ def unpack_limits() -> UnpackLimits:
     )
 
 
-def _column_mapping(snapshot: Mapping) -> ColumnMapping:
+def _column_mapping(snapshot: Mapping, table_kind: str):
+    """The snapshot's mapping of the table kind (ColumnMapping, ImpedanceColumnMapping ...)."""
     try:
-        return ColumnMapping.from_dict(dict(snapshot["mapping"]), name=snapshot["name"])
+        return mapping_of(table_kind, dict(snapshot["mapping"]), name=snapshot["name"])
     except (MappingError, KeyError, TypeError) as exc:
         raise JobDataError(
             f"The column mapping “{snapshot.get('name', '?')}” cannot read files: {exc}. "

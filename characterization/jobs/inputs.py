@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from characterization import storage
 from characterization.models import InstrumentMapping, Measurement, RawFile
 from characterization.parsers import MappingError
+from characterization.parsers.mappings_by_kind import MAPPED_FORMATS, recognised_format
 
 # Files a chemist meant as cycler files even when their content was not recognised (a damaged
 # or truncated upload): they get jobs, which fail saying what is wrong with the file.
 CYCLER_EXTENSIONS = (".nda", ".ndax", ".mpr", ".mpt", ".res")
-# Files no cycler reader recognises, read through the column mapping saved for the measurement's
-# instrument (InstrumentMapping) when it has one.
+# Files no reader recognises, read through the column mapping saved for the measurement's
+# instrument and the analysis' table kind (InstrumentMapping) when it has one.
 TABLE_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx")
 
 
@@ -42,22 +44,32 @@ def _live_files(measurement: Measurement) -> list[RawFile]:
 
 
 def is_mapped_table(raw: RawFile) -> bool:
-    """A generic table no reader recognised (read through its instrument's column mapping)."""
-    return not raw.detected_format and raw.original_name.lower().endswith(TABLE_EXTENSIONS)
+    """A generic table no reader recognised (read through its instrument's column mapping),
+    also once a read through a mapping has recorded its format ("mapped", ...) on the file."""
+    unrecognised = not raw.detected_format or raw.detected_format in MAPPED_FORMATS
+    return unrecognised and raw.original_name.lower().endswith(TABLE_EXTENSIONS)
 
 
 def column_mapping_of(
-    measurement: Measurement, raw_file: RawFile, table_kind: str = "cycling"
+    measurement: Measurement, raw_file: RawFile, table_kind: str | None = "cycling"
 ) -> dict:
     """The snapshot of the column mapping the file is read with: its instrument's mapping for
-    an unrecognised table read as cycling, {} for a file its format's reader reads (and for
-    other table kinds: a column mapping gives cycling tables)."""
-    if table_kind != "cycling" or not is_mapped_table(raw_file):
+    the table kind when the file is a generic table, {} for a file its format's reader reads.
+    Upload detection knows only cycler formats, so for another kind the file's head is asked
+    too (a TA or XRD text export on an instrument with a mapping keeps its own reader)."""
+    if not table_kind or not is_mapped_table(raw_file):
         return {}
-    mapping = InstrumentMapping.for_instrument(measurement.instrument)
+    mapping = InstrumentMapping.for_instrument(measurement.instrument, table_kind)
     if mapping is None:
+        return {}
+    if table_kind != "cycling" and _own_reader_reads(raw_file, table_kind):
         return {}
     try:
         return mapping.snapshot()
     except MappingError:  # saved before a stricter check: the job fails saying so
-        return {"name": mapping.name, "instrument": mapping.instrument, "mapping": mapping.mapping}
+        kept = {"name": mapping.name, "instrument": mapping.instrument, "mapping": mapping.mapping}
+        return kept if table_kind == "cycling" else {**kept, "table_kind": table_kind}
+
+
+def _own_reader_reads(raw: RawFile, table_kind: str) -> bool:
+    return recognised_format(storage.raw_path(raw.sha256), table_kind) is not None

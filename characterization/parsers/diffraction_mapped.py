@@ -1,0 +1,153 @@
+"""Generic diffraction tables (comma, semicolon or tab separated text) read through a
+DiffractionColumnMapping saved once per instrument. Pure Python, no Django.
+
+For exports the text-pattern reader (diffraction_xy) does not recognise: it needs 2θ in the
+first column rising in equal steps, and takes every other numeric column for an intensity.
+
+- two_theta_deg = the 2θ column (degrees); intensity = the intensity column, in
+  `intensity_unit` ("counts", "cps" or "arbitrary"); intensity_esd = the esd column when
+  mapped, else Poisson from counts (or from cps with `counting_time_s`), else NaN
+  (diffraction_scan.esd_of); the usual scan checks apply (diffraction_scan.check_scan);
+- columns are matched by name, exactly, else ignoring case and surrounding spaces; the names
+  are on line `header_row` (0-based); delimiter and decimal mark as potential_steps_text
+  finds them;
+- an empty or non-numeric cell is damage (ParseError naming the line); a last line cut short
+  is refused (copy the file again once the instrument has finished writing it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .diffraction_scan import INTENSITY_UNITS, Scan, common_metadata, scans_frame
+from .errors import ParseError, file_label
+from .mapped import MappingError
+from .potential_steps_text import numeric_columns, read_lines, split_header
+
+MAPPED_DIFFRACTION = "mapped_diffraction"
+_TEXT_FIELDS = ("name", "two_theta_column", "intensity_column", "esd_column", "intensity_unit")
+
+
+@dataclass(frozen=True)
+class DiffractionColumnMapping:
+    """Which columns of a generic diffraction table hold 2θ, intensity and its esd."""
+
+    name: str
+    two_theta_column: str
+    intensity_column: str
+    esd_column: str = ""
+    intensity_unit: str = "arbitrary"
+    counting_time_s: float | None = None  # per step: the esd of a cps pattern
+    header_row: int = 0
+
+    def __post_init__(self) -> None:
+        for label in _TEXT_FIELDS:
+            if not isinstance(getattr(self, label), str):
+                raise MappingError(f"{label} must be text")
+        for label in ("name", "two_theta_column", "intensity_column"):
+            if not getattr(self, label).strip():
+                raise MappingError(f"{label} is required")
+        if self.intensity_unit not in INTENSITY_UNITS:
+            raise MappingError(
+                f"intensity_unit must be one of {', '.join(INTENSITY_UNITS)}, "
+                f"not {self.intensity_unit!r}"
+            )
+        named = [c.strip().lower() for c in self.columns().values()]
+        if len(set(named)) != len(named):
+            raise MappingError("each quantity needs its own column")
+        time = self.counting_time_s
+        if time is not None and (
+            isinstance(time, bool)
+            or not isinstance(time, (int, float))
+            or not (math.isfinite(time) and 0 < time < 1e5)
+        ):
+            raise MappingError("counting_time_s must be a number of seconds > 0 (or empty)")
+        if isinstance(self.header_row, bool) or not isinstance(self.header_row, int):
+            raise MappingError("header_row must be a whole number")
+        if not 0 <= self.header_row <= 1000:
+            raise MappingError("header_row must be between 0 and 1000")
+
+    @classmethod
+    def from_dict(cls, data: dict, *, name: str) -> DiffractionColumnMapping:
+        """The mapping from its stored JSON (unknown keys refused, `name` given apart)."""
+        if not isinstance(data, dict):
+            raise MappingError("the mapping must be a JSON object")
+        unknown = sorted(set(data) - ({f.name for f in fields(cls)} - {"name"}))
+        if unknown:
+            raise MappingError(f"unknown mapping keys: {', '.join(unknown)}")
+        text = {k: ("" if v is None and k in _TEXT_FIELDS else v) for k, v in data.items()}
+        return cls(name=name, **text)
+
+    def to_dict(self) -> dict:
+        """The stored JSON (without the name)."""
+        return {k: v for k, v in asdict(self).items() if k != "name"}
+
+    def columns(self) -> dict[str, str]:
+        """quantity -> column name, for the columns this mapping uses."""
+        names = {
+            "two_theta": self.two_theta_column,
+            "intensity": self.intensity_column,
+            "esd": self.esd_column,
+        }
+        return {q: c for q, c in names.items() if c.strip()}
+
+
+def read_mapped_diffraction(
+    path: str | Path, mapping: DiffractionColumnMapping
+) -> tuple[pd.DataFrame, dict]:
+    """The diffraction table (DIFFRACTION_COLUMNS, one scan) and metadata of a text table read
+    through `mapping`; ParseError naming the file for a missing column or damaged line."""
+    path = Path(path)
+    lines = read_lines(path)
+    if mapping.header_row >= len(lines):
+        raise ParseError(
+            f"{file_label(path)}: has {len(lines)} lines, no header at line "
+            f"{mapping.header_row + 1}."
+        )
+    header, delimiter = split_header(lines[mapping.header_row])
+    found = _match(header, mapping, path)
+    values = numeric_columns(lines, mapping.header_row, header, delimiter, found, path)
+    data_lines = [n for n, ln in enumerate(lines) if n > mapping.header_row and ln.strip()]
+    for quantity, numbers in values.items():
+        bad = np.flatnonzero(~np.isfinite(numbers))
+        if bad.size:
+            raise ParseError(
+                f"{file_label(path)}: line {data_lines[bad[0]] + 1}: the {found[quantity]!r} "
+                "cell is empty or not a number; the file is damaged or the mapping does not fit."
+            )
+    scan = Scan(
+        two_theta_deg=values["two_theta"],
+        intensity=values["intensity"],
+        unit=mapping.intensity_unit,
+        esd=values.get("esd"),
+        counting_time_s=mapping.counting_time_s,
+        label=f"column '{found['intensity']}'",
+        info={"column": found["intensity"]},
+    )
+    table = scans_frame([scan], path)
+    own = {
+        "mapping": mapping.name,
+        "columns": list(found.values()),
+        "separator": {"\t": "tab", ",": "comma", ";": "semicolon"}[delimiter],
+    }
+    return table, common_metadata(MAPPED_DIFFRACTION, [scan], own)
+
+
+def _match(header: list[str], mapping: DiffractionColumnMapping, path: Path) -> dict[str, str]:
+    """quantity -> the file's header cell (exact, else ignoring case and spaces)."""
+    by_key = {h.strip().lower(): h for h in header}
+    found = {}
+    for quantity, column in mapping.columns().items():
+        match = column if column in header else by_key.get(column.strip().lower())
+        if match is None:
+            raise ParseError(
+                f"{file_label(path)}: the file has no column '{column}' named in mapping "
+                f"'{mapping.name}' (its columns: {', '.join(h for h in header if h)})."
+            )
+        found[quantity] = match
+    return found
