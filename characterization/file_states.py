@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from characterization.jobs.definitions import table_kind_of
 from characterization.models import InstrumentMapping, Measurement, RawFile, ReadState
 
 UNSETTLED_STATES = (ReadState.PENDING, ReadState.RECOGNISED)
@@ -25,6 +26,7 @@ class FileRow:
     sentence: str
     mapping: InstrumentMapping | None  # the instrument's column mapping, if it has one
     mapping_add_url: str  # where a lab manager creates one ("" when not needed)
+    data_label: str = "cycling data"  # what a mapping would read the table as
 
     @property
     def unsettled(self) -> bool:
@@ -54,8 +56,9 @@ def file_rows(measurement: Measurement, *, include_void: bool = False) -> FileTa
     and listed only when asked."""
     links = list(measurement.files.select_related("raw_file__voided_by", "added_by"))
     shown = [link for link in links if include_void or link.raw_file.voided_at is None]
-    mapping = InstrumentMapping.for_instrument(measurement.instrument)
-    rows = [_file_row(link, measurement, mapping) for link in shown]
+    table_kind = table_kind_of(measurement.measurement_type) or "cycling"
+    mapping = InstrumentMapping.for_instrument(measurement.instrument, table_kind)
+    rows = [_file_row(link, measurement, mapping, table_kind) for link in shown]
     return FileTable(rows, void_count=sum(1 for link in links if link.raw_file.voided_at))
 
 
@@ -68,7 +71,20 @@ def read_sentence(raw: RawFile) -> str:
     return sentence or _default_sentence(raw, raw.read_state or ReadState.PENDING)
 
 
-def _file_row(link, measurement: Measurement, mapping: InstrumentMapping | None) -> FileRow:
+# How the prompt to create a column mapping names the data of each table kind.
+DATA_LABELS = {
+    "cycling": "cycling data",
+    "impedance": "impedance data (frequency, Re Z, Im Z)",
+    "potential_steps": "potential-step data (time, potential, current)",
+    "thermal": "DSC data (time, temperature, heat flow)",
+    "ion_current": "mass-spectrometer data (time and ion currents)",
+    "diffraction": "diffraction data (2θ, intensity)",
+}
+
+
+def _file_row(
+    link, measurement: Measurement, mapping: InstrumentMapping | None, table_kind: str
+) -> FileRow:
     raw = link.raw_file
     state = raw.read_state or ReadState.PENDING
     sentence = read_sentence(raw)
@@ -77,7 +93,9 @@ def _file_row(link, measurement: Measurement, mapping: InstrumentMapping | None)
         add_url = reverse("admin:characterization_instrumentmapping_add")
         instrument = (measurement.instrument or "").strip()
         if instrument:
-            add_url += "?" + urlencode({"instrument": instrument, "name": f"{instrument} export"})
+            add_url += "?" + urlencode(
+                {"instrument": instrument, "name": f"{instrument} export", "table_kind": table_kind}
+            )
     return FileRow(
         link=link,
         raw=raw,
@@ -86,6 +104,7 @@ def _file_row(link, measurement: Measurement, mapping: InstrumentMapping | None)
         sentence=sentence,
         mapping=mapping if state == ReadState.UNRECOGNISED else None,
         mapping_add_url=add_url,
+        data_label=DATA_LABELS.get(table_kind, "data"),
     )
 
 

@@ -21,7 +21,7 @@ from openpyxl import load_workbook
 
 from characterization.jobs import enqueue, seed
 from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
-from characterization.models import InstrumentMapping, RawFile, ReadState
+from characterization.models import InstrumentMapping, Measurement, RawFile, ReadState
 from tests.characterization.factories import CellFactory, MeasurementFactory, upload
 
 pytestmark = pytest.mark.django_db
@@ -339,7 +339,9 @@ def test_every_raw_file_says_what_kiln_made_of_it_and_never_shows_a_bare_dash(
     for row in rows.values():
         assert "<td>–</td>" not in row and ">–<" not in row
     add = reverse("admin:characterization_instrumentmapping_add")
-    assert f'href="{add}?instrument=Bench+3&amp;name=Bench+3+export"' in rows["b.csv"]
+    query = "instrument=Bench+3&amp;name=Bench+3+export&amp;table_kind=cycling"
+    assert f'href="{add}?{query}"' in rows["b.csv"]
+    assert "If it is a table of cycling data" in rows["b.csv"]
     assert "(lab managers only: ask yours to save it)" in rows["b.csv"]  # chen is not staff
     assert "mapping" not in rows["c.ndax"]
     # still being read: the table polls; the polled partial is the same table
@@ -375,6 +377,15 @@ def test_an_unrecognised_table_of_an_instrument_with_a_mapping_says_the_mapping_
     page = html(client.get(f"/measurements/{other.sample.code}/"))
     assert "instrument=Bench+4" in page and "in the admin" in page
     assert "lab managers only" not in page
+    # an impedance measurement of the same instrument: its own kind's mapping is asked for
+    Measurement.objects.filter(pk=other.pk).update(measurement_type="eis")
+    page = html(client.get(f"/measurements/{other.sample.code}/"))
+    assert "table_kind=impedance" in page
+    assert "If it is a table of impedance data (frequency, Re Z, Im Z)" in page
+    # the cycling mapping of Bench 3 does not read an impedance table
+    Measurement.objects.filter(pk=measurement.pk).update(measurement_type="eis")
+    page = html(client.get(f"/measurements/{measurement.sample.code}/"))
+    assert "has the column mapping" not in page and "table_kind=impedance" in page
 
 
 # --- the voltage-fade window form -------------------------------------------------------------
