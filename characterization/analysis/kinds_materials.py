@@ -9,7 +9,7 @@ import datetime
 
 import pandas as pd
 
-from characterization.analysis import dsc, gas_evolution, impedance, pitt, xrd
+from characterization.analysis import dsc, gas_calibration, gas_evolution, impedance, pitt, xrd
 from characterization.analysis.errors import AnalysisError
 from characterization.analysis.kind_output import figure, scatter, warning_dicts
 from characterization.analysis.registry import AnalysisContext, AnalysisKind, AnalysisOutput, Param
@@ -239,6 +239,7 @@ def run_gas_evolution(table, params, context: AnalysisContext) -> AnalysisOutput
         gases[gas] = params[mz]
         if params[factor] is not None:
             calibration[gas] = params[factor]
+    calibrated = _calibration_from_measurement(context, gases, calibration)
     windows = _optional_pair(params, "background_start_s", "background_end_s")
     background = gas_evolution.Background(windows_s=(windows,) if windows else ())
     cycling = context.companions.get("cycling")
@@ -282,6 +283,8 @@ def run_gas_evolution(table, params, context: AnalysisContext) -> AnalysisOutput
     )
     summary = result.as_summary()
     summary["aligned_to"] = cycling.label if cycling else None
+    for gas, entry in summary["calibration"].items():
+        entry["source"] = calibrated.get(gas, "entered")
     totals = pd.DataFrame(
         [{"gas": gas, **amounts} for gas, amounts in summary["gases"].items()],
         columns=["gas", "micromol", "micromol_per_mg"],
@@ -292,6 +295,24 @@ def run_gas_evolution(table, params, context: AnalysisContext) -> AnalysisOutput
         figures={"cumulative": cumulative, "rate": rate},
         warnings=warning_dicts(result.warnings),
     )
+
+
+def _calibration_from_measurement(context: AnalysisContext, gases: dict, calibration: dict):
+    """Fill `calibration` for the gases without an entered factor from the calibration
+    measurement's pulse (gas_calibration); {gas: where its factor came from}."""
+    pulse = context.companions.get("calibration")
+    missing = {gas: mz for gas, mz in gases.items() if gas not in calibration}
+    if pulse is None or not missing:
+        return {}
+    stated = pulse.metadata.get("measurement_conditions") or {}
+    injected = {gas: stated.get(f"{gas.lower()}_injected_umol") for gas in missing}
+    factors = gas_calibration.calibration_factors(pulse.table, injected, missing)
+    for gas, found in factors.items():
+        calibration[gas] = {"factor": found["factor"], "unit": found["unit"]}
+    return {
+        gas: f"pulse of {f['injected_umol']:g} µmol in {pulse.label} (area {f['area_a_s']:.4g} A·s)"
+        for gas, f in factors.items()
+    }
 
 
 def _alignment(params: dict, ms_metadata, cycling) -> dict:
@@ -414,6 +435,12 @@ KINDS = (
             Param("co2_mz", "CO2 m/z (0: leave CO2 out)", "float", 44, 0, 300),
             Param("co2_factor", "CO2 calibration (mol s⁻¹ per A)", "float", None, 0.0),
             Param(
+                "calibration_measurement",
+                "Calibration pulse measurement (code; for gases without a factor)",
+                "text",
+                "",
+            ),
+            Param(
                 "time_offset_s",
                 "MS time at the cycling start (s; empty: from the files' start times)",
                 "float",
@@ -425,7 +452,7 @@ KINDS = (
         run_gas_evolution,
         measurement_types=("dems",),
         table_kind="ion_current",
-        companions=(("cycling", "cycling"),),
+        companions=(("cycling", "cycling"), ("calibration", "ion_current")),
     ),
 )
 

@@ -5,6 +5,9 @@ result's provenance, and a new companion file gives a new result:
 - "cycling" (gas evolution): the cycling file the MS record is aligned to and plotted under:
   a cycler file of the DEMS measurement itself, else one of the same cell's cycling
   measurement measured closest in time to it (none: the analysis runs on the MS clock alone);
+- "calibration" (gas evolution): the DEMS measurement the `calibration_measurement` parameter
+  names (a pulse of known amounts, stated in its conditions as `o2_injected_umol`, ...): its
+  first file, with those conditions recorded beside it;
 - "reference" (XRD): the pattern of the sample the `reference_sample` parameter names: its
   latest XRD measurement's first file (no such sample or pattern: the job fails saying so).
 """
@@ -30,9 +33,11 @@ def companions_for(
     """{name: {"sha256", "file", "measurement"}} of the companions Kiln finds for this job."""
     found = {}
     for name, _table_kind in kind.companions:
-        raw, owner = _FINDERS[name](measurement, raw_file, parameters)
+        raw, owner, *conditions = _FINDERS[name](measurement, raw_file, parameters)
         if raw is not None:
             found[name] = {"sha256": raw.sha256, "file": raw.original_name, "measurement": owner}
+            if conditions:
+                found[name]["conditions"] = conditions[0]
     return found
 
 
@@ -77,7 +82,30 @@ def _reference(measurement: Measurement, raw_file: RawFile, parameters: Mapping)
     raise AnalysisError("reference_sample", f"{sample.code} has no XRD pattern in Kiln")
 
 
-_FINDERS = {"cycling": _cycling, "reference": _reference}
+def _calibration(measurement: Measurement, raw_file: RawFile, parameters: Mapping):
+    code = (parameters.get("calibration_measurement") or "").strip()
+    if not code:
+        return None, None
+    found = Measurement.objects.filter(sample__code__iexact=code).select_related("sample").first()
+    if found is None:
+        raise AnalysisError("calibration_measurement", f"there is no measurement {code} in Kiln")
+    if found.measurement_type != "dems" or found.voided_at is not None:
+        why = "void" if found.voided_at else f"a {found.get_measurement_type_display()} measurement"
+        raise AnalysisError(
+            "calibration_measurement", f"{found.sample.code} is {why}, not a DEMS calibration"
+        )
+    files = [raw for raw in _live_files(found) if raw != raw_file]
+    if not files:
+        raise AnalysisError("calibration_measurement", f"{found.sample.code} has no file")
+    injected = {
+        key: value
+        for key, value in (found.conditions or {}).items()
+        if key.endswith("_injected_umol")
+    }
+    return files[0], found.sample.code, injected
+
+
+_FINDERS = {"cycling": _cycling, "reference": _reference, "calibration": _calibration}
 
 
 def _live_files(measurement: Measurement) -> list[RawFile]:
@@ -108,6 +136,8 @@ def load_companions(
                 "re-run the analysis"
             )
         table, metadata = read(raw, table_kinds[name])
+        if "conditions" in info:  # what the companion's measurement states (injected amounts)
+            metadata = {**metadata, "measurement_conditions": dict(info["conditions"])}
         loaded[name] = Companion(
             table=table, metadata=metadata, label=f"{info['file']} ({info['measurement']})"
         )

@@ -151,3 +151,27 @@ def test_a_measurements_sample_mass_is_bounded_and_enters_the_context():
     measurement = record(PowderFactory(), measurement_type="dsc")
     measurement.conditions = {"sample_mass_mg": 5.2}
     assert cell_context_of(measurement)["sample_mass_mg"] == 5.2
+
+
+@pytest.mark.testdata("mass_spec")
+def test_a_dems_job_names_its_calibration_measurement_and_keeps_its_stated_amounts():
+    cell = CellFactory()
+    dems = record(cell.sample, upload("mass_spec", PFEIFFER), measurement_type="dems")
+    calibration = record(
+        PowderFactory(), SimpleUploadedFile("pulse.asc", b"pulse"), measurement_type="dems"
+    )
+    calibration.conditions = {"o2_injected_umol": "0.05", "temperature_c": 25}
+    calibration.save(update_fields=["conditions"])
+    raw = dems.files.get().raw_file
+    job = enqueue("gas_evolution", dems, raw, {"calibration_measurement": calibration.sample.code})
+    recorded = job.cell_context["companions"]["calibration"]
+    assert recorded["conditions"] == {"o2_injected_umol": "0.05"}  # only the amounts
+    assert recorded["measurement"] == calibration.sample.code
+    assert len(job.input_checksums) == 2
+    cycling = record(cell.sample, cycler_upload(GCPL_MPR))
+    wrong = enqueue("gas_evolution", dems, raw, {"calibration_measurement": cycling.sample.code})
+    assert wrong.status == JobStatus.FAILED
+    label = cycling.get_measurement_type_display()
+    assert f"{cycling.sample.code} is a {label} measurement, not a DEMS calibration" in wrong.error
+    unknown = enqueue("gas_evolution", dems, raw, {"calibration_measurement": "MEAS-1999-0001"})
+    assert "there is no measurement MEAS-1999-0001 in Kiln" in unknown.error

@@ -28,7 +28,10 @@ def cycling(metadata=None, label="cell.mpr (MEAS-1)"):
 
 
 def test_dems_reads_the_cells_cycling_file_as_its_companion():
-    assert KINDS["gas_evolution"].companions == (("cycling", "cycling"),)
+    assert KINDS["gas_evolution"].companions == (
+        ("cycling", "cycling"),
+        ("calibration", "ion_current"),
+    )
     assert KINDS["xrd_reflections"].companions == (("reference", "diffraction"),)
 
 
@@ -178,3 +181,42 @@ def test_dsc_takes_the_measurements_sample_mass_before_the_files():
     with pytest.raises(AnalysisError) as caught:
         run("dsc_peaks", dsc_case.scan(), active_mass_mg=None)
     assert "enter it on the measurement" in caught.value.message
+
+
+def calibration_pulse(conditions):
+    """Pulses of area 1e-7 A·s at m/z 32 and 44 (test_gas_calibration's triangle)."""
+    import pandas as pd
+
+    from tests.characterization.test_gas_calibration import pulse
+
+    table = pd.concat([pulse(), pulse(mz=44.0)], ignore_index=True)
+    return {
+        "calibration": Companion(table, {"measurement_conditions": conditions}, "cal.asc (M-9)")
+    }
+
+
+def test_dems_takes_factors_from_a_calibration_pulse_for_gases_without_one():
+    """0.05 µmol O2 over 1e-7 A·s → k = 0.5 (the worked K_O2): 2.24 µmol back; 0.2 µmol CO2 →
+    k = 2.0 (K_CO2): 0.923 µmol back."""
+    pulse = calibration_pulse({"o2_injected_umol": 0.05, "co2_injected_umol": "0.2"})
+    output = run("gas_evolution", gas_case.ms_table(), active_mass_mg=8.0, companions=pulse)
+    gases, calibration = output.summary["gases"], output.summary["calibration"]
+    assert gases["O2"]["micromol"] == pytest.approx(2.24, rel=1e-9)
+    assert gases["CO2"]["micromol"] == pytest.approx(0.923, rel=1e-9)
+    assert calibration["O2"]["factor"] == pytest.approx(0.5, rel=1e-9)
+    assert calibration["O2"]["source"].startswith("pulse of 0.05 µmol in cal.asc (M-9)")
+    entered = run(
+        "gas_evolution", gas_case.ms_table(), {"o2_factor": 1.0}, active_mass_mg=8.0,
+        companions=pulse,
+    )  # fmt: skip
+    assert entered.summary["calibration"]["O2"]["source"] == "entered"
+    assert entered.summary["gases"]["O2"]["micromol"] == pytest.approx(4.48, rel=1e-9)
+    assert entered.summary["calibration"]["CO2"]["source"].startswith("pulse of 0.2 µmol")
+
+
+def test_dems_a_calibration_pulse_without_amounts_fails_naming_the_conditions():
+    with pytest.raises(AnalysisError) as caught:
+        run("gas_evolution", gas_case.ms_table(), active_mass_mg=8.0,
+            companions=calibration_pulse({}))  # fmt: skip
+    assert caught.value.field == "calibration_measurement"
+    assert "o2_injected_umol, co2_injected_umol" in caught.value.message
