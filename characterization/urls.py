@@ -4,6 +4,10 @@ section's are characterization.jobs.urls)."""
 from django.urls import path, re_path
 
 from characterization import correction_views, impedance_views, views
+from characterization.bdf_views import bdf_download
+
+BDF_FILE = r"^(?P<code>[^/]+)/files/(?P<sha256>[0-9a-f]{64})/"  # + the export's name
+CYCLES_CSV, CYCLES_PQ = {"fmt": "csv", "part": "cycles"}, {"fmt": "parquet", "part": "cycles"}
 
 cells_urlpatterns = [
     path("", views.cells_index, name="index"),
@@ -42,4 +46,9 @@ measurements_urlpatterns = [
         correction_views.raw_file_void,
         name="raw-file-void",
     ),
+    # the file's cycling data in the Battery Data Format (time series) and its per-cycle table
+    re_path(BDF_FILE + r"bdf\.csv$", bdf_download, {"fmt": "csv"}, name="bdf-csv"),
+    re_path(BDF_FILE + r"bdf\.parquet$", bdf_download, {"fmt": "parquet"}, name="bdf-parquet"),
+    re_path(BDF_FILE + r"bdf-cycles\.csv$", bdf_download, CYCLES_CSV, name="bdf-cycles-csv"),
+    re_path(BDF_FILE + r"bdf-cycles\.parquet$", bdf_download, CYCLES_PQ, name="bdf-cycles-parquet"),
 ]

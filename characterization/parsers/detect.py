@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ._zip import DEFAULT_LIMITS, UnpackLimits, open_archive, read_member_head
 from .arbin_xlsx import is_arbin_sheet_names
+from .bdf import PARQUET_MAGIC, header_cells, is_bdf_header, parquet_columns
 from .errors import NotCyclingFileError, ParseError, file_label
 from .gamry import looks_like_gamry_dta, recognise_impedance_text
 from .maccor import header_line as maccor_header_line
@@ -30,6 +31,8 @@ ARBIN_XLSX = "arbin_xlsx"
 MACCOR_TXT = "maccor_txt"
 NEWARE_BTSDA_CSV = "neware_btsda_csv"
 GAMRY_DTA = "gamry_dta"
+BDF_CSV = "bdf_csv"
+BDF_PARQUET = "bdf_parquet"
 
 FORMATS: tuple[str, ...] = (
     NEWARE_NDA,
@@ -41,6 +44,8 @@ FORMATS: tuple[str, ...] = (
     MACCOR_TXT,
     NEWARE_BTSDA_CSV,
     GAMRY_DTA,
+    BDF_CSV,
+    BDF_PARQUET,
 )
 
 # How each format is named in messages ("could not be read as a Neware .ndax file").
@@ -54,6 +59,8 @@ FORMAT_NAMES: dict[str, str] = {
     MACCOR_TXT: "a Maccor text export",
     NEWARE_BTSDA_CSV: "a Neware BTSDA .csv export",
     GAMRY_DTA: "a Gamry .DTA file",
+    BDF_CSV: "a Battery Data Format (BDF) .csv file",
+    BDF_PARQUET: "a Battery Data Format (BDF) .parquet file",
 }
 
 _HEAD_BYTES = 8192
@@ -66,8 +73,9 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _XLSX_WORKBOOK = "xl/workbook.xml"
 _SHEET_NAME = re.compile(rb"<(?:\w+:)?sheet\b[^>]*?\bname=\"([^\"]*)\"")
 _KNOWN = (
-    "Neware .nda/.ndax, BioLogic .mpr/.mpt, Arbin .res or .xlsx, Maccor text export "
-    "or Neware BTSDA .csv export (impedance: BioLogic .mpr/.mpt or Gamry .DTA)"
+    "Neware .nda/.ndax, BioLogic .mpr/.mpt, Arbin .res or .xlsx, Maccor text export, "
+    "Neware BTSDA .csv export or Battery Data Format (BDF) .csv/.parquet file (impedance: "
+    "BioLogic .mpr/.mpt or Gamry .DTA)"
 )
 
 
@@ -121,7 +129,19 @@ def _binary_format(path: Path, head: bytes, limits: UnpackLimits) -> str | None:
         return ARBIN_RES
     if head.startswith(_ZIP_MAGIC):
         return _zip_format(path, limits)
+    if head.startswith(PARQUET_MAGIC):
+        return _parquet_format(path)
     return None
+
+
+def _parquet_format(path: Path) -> str:
+    """A Parquet table is a cycler file when its columns are BDF's (read from its footer)."""
+    if is_bdf_header(parquet_columns(path)):
+        return BDF_PARQUET
+    raise ParseError(
+        f"{file_label(path)}: a Parquet table without the Battery Data Format columns "
+        "(Test Time / s, Voltage / V, Current / A), not a cycler file."
+    )
 
 
 def _zip_format(path: Path, limits: UnpackLimits) -> str:
@@ -172,6 +192,8 @@ def _text_format(text: str) -> str | None:
         return MACCOR_TXT
     if _looks_like_btsda(lines[0]):
         return NEWARE_BTSDA_CSV
+    if is_bdf_header(header_cells(lines[0])):  # "Test Time / s","Voltage / V",...
+        return BDF_CSV
     return None
 
 

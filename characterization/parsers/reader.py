@@ -12,6 +12,7 @@ from . import detect
 from ._zip import DECODING_ERRORS, DEFAULT_LIMITS, UnpackLimits
 from .arbin_res import read_arbin_res
 from .arbin_xlsx import read_arbin_xlsx
+from .bdf import read_bdf
 from .biologic import read_biologic, read_biologic_eis
 from .errors import NotCyclingFileError, ParseError, file_label
 from .gamry import read_gamry_dta, refuse_gamry_as_cycling
@@ -151,6 +152,8 @@ _READERS: dict[str, Callable[[Path, str, UnpackLimits], tuple[pd.DataFrame, dict
     detect.ARBIN_XLSX: lambda path, _fmt, limits: read_arbin_xlsx(path, limits=limits),
     detect.MACCOR_TXT: lambda path, _fmt, _limits: read_maccor(path),
     detect.NEWARE_BTSDA_CSV: lambda path, _fmt, _limits: read_neware_csv(path),
+    detect.BDF_CSV: lambda path, _fmt, _limits: read_bdf(path),
+    detect.BDF_PARQUET: lambda path, _fmt, _limits: read_bdf(path),
     # a Gamry file is impedance or another potentiostat technique, never cycling: it says which
     detect.GAMRY_DTA: lambda path, fmt, _limits: refuse_gamry_as_cycling(path, fmt),
 }
