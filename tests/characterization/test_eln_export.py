@@ -26,5 +26,6 @@ def test_the_eln_archive_of_a_cell_holds_its_raw_file_and_active_mass(client, ch
     graph = json.loads(archive.read(f"{root}/ro-crate-metadata.json"))["@graph"]
     entities = {e["@id"]: e for e in graph}
     assert entities[f"./{code}/c1.csv"]["sha256"] == hashlib.sha256(CONTENT).hexdigest()
-    values = {v["propertyID"]: v["value"] for v in entities[f"./{root}/"]["variableMeasured"]}
+    refs = entities[f"./{root}/"]["variableMeasured"]  # flattened: PropertyValues by @id
+    values = {entities[r["@id"]]["propertyID"]: entities[r["@id"]]["value"] for r in refs}
     assert values["active_mass_mg"] == f"{cell.active_mass_mg:.4f}"

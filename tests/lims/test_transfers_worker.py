@@ -84,4 +84,5 @@ def test_an_eln_archive_is_built_by_the_worker(client, chemist, celery_worker):
     assert transfer.status == "succeeded", transfer.error
     content = b"".join(client.get(f"/transfers/{transfer.pk}/download").streaming_content)
     names = zipfile.ZipFile(io.BytesIO(content)).namelist()
-    assert names == [f"{powder.code}/ro-crate-metadata.json"]
+    code = powder.code  # the root folder, its metadata, and the sample's own (empty) folder
+    assert names == [f"{code}/", f"{code}/ro-crate-metadata.json", f"{code}/{code}/"]
