@@ -1,15 +1,48 @@
-"""/api/v1/... routes (contracts in DESIGN.md) and the OpenAPI schema with its docs."""
+"""/api/v1/... routes (contracts in DESIGN.md), their index at /api/v1/, and the OpenAPI schema
+with its docs."""
 
-from django.urls import path
+import re
+
+from django.urls import path, reverse
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from characterization.api import DiscMetricsView, LayeredMetricsView
+from characterization.api_files import MeasurementFilesView
 from characterization.study_api import StudyView
 from lims.api import SampleDetail, SampleLineage, SampleList
 from lims.api_permissions import RulesPermission
 from synthesis.api_chemistry import CoatingView, MolarMassView, PlanView
 
+
+class ApiRoot(APIView):
+    """GET /api/v1/: every resource (route name -> absolute URL, `{code}` where the URL names a
+    record), the OpenAPI schema and its docs. Anyone with a role reads it."""
+
+    permission_classes = [RulesPermission]
+
+    @extend_schema(exclude=True)  # an index of the schema, not an operation of it
+    def get(self, request: Request) -> Response:
+        base = request.build_absolute_uri(reverse("api:root"))
+        resources = {
+            route.name: base + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", str(route.pattern))
+            for route in v1
+            if route.name != "root"
+        }
+        return Response(
+            {
+                "resources": resources,
+                "schema": request.build_absolute_uri(reverse("schema")),
+                "docs": request.build_absolute_uri(reverse("api-docs")),
+            }
+        )
+
+
 v1 = [
+    path("", ApiRoot.as_view(), name="root"),
     path("chemistry/molar-mass", MolarMassView.as_view(), name="molar-mass"),
     path("stoichiometry/plan", PlanView.as_view(), name="stoichiometry-plan"),
     path("stoichiometry/coating", CoatingView.as_view(), name="stoichiometry-coating"),
@@ -19,6 +52,7 @@ v1 = [
     path("study/", StudyView.as_view(), name="study"),
     path("samples/<str:code>", SampleDetail.as_view(), name="sample-detail"),
     path("samples/<str:code>/lineage", SampleLineage.as_view(), name="sample-lineage"),
+    path("measurements/<str:code>/files", MeasurementFilesView.as_view(), name="measurement-files"),
 ]
 
 urlpatterns = [

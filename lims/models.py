@@ -221,3 +221,6 @@ class Transfer(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (TransferStatus.QUEUED, TransferStatus.RUNNING)
+
+
+from lims.token_models import ApiToken  # noqa: E402, F401  (the app loads its models from here)

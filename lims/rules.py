@@ -86,6 +86,10 @@ KEPT: frozenset[str] = frozenset(
     }
 )
 
+# A person's own credentials (API tokens): whoever owns one changes (revokes) it, whatever their
+# role; a lab manager changes anyone's.
+PERSONAL: frozenset[str] = frozenset({"lims.apitoken"})
+
 # model label -> how to find the user who owns a record of it (None: nobody owns it).
 OWNER_OF: dict[str, Callable[[object], object]] = {
     "lims.sample": lambda s: s.owner,
@@ -102,6 +106,7 @@ OWNER_OF: dict[str, Callable[[object], object]] = {
     "jobs.analysisresult": lambda r: None,  # shared by identical inputs
     "characterization.rawfile": lambda f: f.uploaded_by,
     "characterization.measurementfile": lambda link: owner_of(link.measurement),
+    "lims.apitoken": lambda t: t.user,
 }
 
 
@@ -161,6 +166,8 @@ def allowed(user, action: str, target) -> bool:
         return role == MANAGER and label not in KEPT
     if role == MANAGER:
         return True
+    if label in PERSONAL and action == "change" and not isinstance(target, (str, type)):
+        return owns(user, target)
     if role != CHEMIST or label in MANAGER_ONLY:
         return False
     if action == "create" or isinstance(target, (str, type)):
@@ -189,7 +196,8 @@ def refusal(user, action: str, target) -> str:
         return f"A {_noun(label)} carries data: it is voided with a reason, never deleted."
     if action == "read":
         return f"Only lab managers see {_noun(label, plural=True)}."
-    if role == VIEWER:
+    own_credential = label in PERSONAL and not isinstance(target, (str, type))  # see allowed()
+    if role == VIEWER and not own_credential:
         return "Your role (viewer) reads records but does not change them."
     if label in MANAGER_ONLY or action == "delete":
         return f"Only lab managers {VERBS[action]} {_noun(label, plural=True)}."

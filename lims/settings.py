@@ -211,7 +211,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "lims.api_token_auth.ApiTokenAuthentication",  # profile-page tokens: scope, expiry
+        "rest_framework.authentication.TokenAuthentication",  # older shell-made keys
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "lims.api_errors.KilnAutoSchema",  # documents 400/403/404
