@@ -188,6 +188,10 @@ KILN_JOB_LOST_AFTER_S = env_int("KILN_JOB_LOST_AFTER_S", 90, minimum=5)
 KILN_EXPORT_SYNC_ROWS = env_int("KILN_EXPORT_SYNC_ROWS", 2000, minimum=0)
 KILN_IMPORT_SYNC_ROWS = env_int("KILN_IMPORT_SYNC_ROWS", 1000, minimum=0)
 KILN_TRANSFER_KEEP_DAYS = env_int("KILN_TRANSFER_KEEP_DAYS", 7, minimum=1)
+# Who publishes a lab's .eln archives, under which licence (RO-Crate sdPublisher and license)
+KILN_ELN_PUBLISHER = os.environ.get("KILN_ELN_PUBLISHER", "Kiln")
+KILN_ELN_PUBLISHER_URL = os.environ.get("KILN_ELN_PUBLISHER_URL", "")
+KILN_ELN_LICENSE = os.environ.get("KILN_ELN_LICENSE", "")  # empty: CC BY 4.0
 # Plausibility: specific capacities above this are flagged when the active material's formula
 # is unknown (with a formula, its theoretical capacity n·F/(3.6·M) is the limit). No cathode
 # reaches 500 mAh/g (Li2MnO3: 459); no anode 4200 (Si as Li22Si5).
