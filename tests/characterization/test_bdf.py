@@ -193,6 +193,7 @@ def test_a_real_file_survives_the_round_trip_through_bdf(name, suffix, tmp_path)
 @pytest.mark.testdata("cyclers")
 def test_the_export_passes_the_batterydf_validator(tmp_path):
     import bdf  # batterydf, a requirement: the check runs, never skips
+
     table = read_cycler_file(cycler_data_dir() / "neware_navani_test.ndax").table
     for suffix in (".bdf.csv", ".bdf.parquet"):
         report = bdf.validate(str(write(to_bdf(table), tmp_path / f"x{suffix}")))
