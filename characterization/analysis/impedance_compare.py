@@ -142,7 +142,10 @@ def _warnings(pairs: list[tuple[str, FitValues]]) -> list[dict]:
             warning(
                 "unreliable_fit",
                 f"The circuit fit of {', '.join(unreliable)} is not reliable: its R_ct and the "
-                "change computed from it may be wrong.",
+                "change computed from it may be wrong."
+                if len(unreliable) == 1
+                else f"The circuit fits of {', '.join(unreliable)} are not reliable: their R_ct "
+                "and the changes computed from them may be wrong.",
                 FLAG,
             )
         )

@@ -121,7 +121,8 @@ def plotted(response) -> dict:
 def cell_text(response, code: str, testid: str) -> str:
     html = response.content.decode()
     row = re.search(rf'<tr data-measurement="{code}">(.*?)</tr>', html, re.S).group(1)
-    return re.search(rf'data-testid="{testid}">(.*?)</td>', row, re.S).group(1).strip()
+    cell = re.search(rf'data-testid="{testid}">(.*?)</td>', row, re.S).group(1)
+    return " ".join(re.sub(r"<[^>]+>", " ", cell).split())  # the text, tags and breaks out
 
 
 @pytest.fixture
@@ -225,6 +226,8 @@ def test_different_circuits_and_unreliable_fits_are_warned_visibly(client, chemi
     assert 'id="impedance-warnings"' in html
     assert 'data-code="circuits_differ"' in html and 'data-code="unreliable_fit"' in html
     assert "not reliable" in cell_text(response, poor.sample.code, "reliable")
+    # the reason below the table, where it does not squeeze the columns
+    assert f"{poor.sample.code} not reliable: residual 20 % above 5 %" in html
 
 
 def test_without_a_fit_the_page_says_how_to_get_one(client, chemist, cell):
