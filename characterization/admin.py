@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from simple_history.admin import SimpleHistoryAdmin
 
 from characterization.models import (
+    ChannelAssignment,
     CoinCell,
     Electrode,
     InstrumentMapping,
@@ -501,3 +502,17 @@ class InstrumentMappingAdmin(RulesAdminMixin, SimpleHistoryAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ChannelAssignment)
+class ChannelAssignmentAdmin(RulesAdminMixin, SimpleHistoryAdmin):
+    """Which cell a cycler channel holds, and when: the harvester places a file whose name
+    carries no cell code by its PC (source) and channel at the file's time."""
+
+    list_display = ("source", "channel", "cell", "valid_from", "valid_to", "created_by")
+    list_filter = ("source",)
+    search_fields = ("source", "channel", "cell__code", "cell__name")
+    list_select_related = ("cell", "created_by")
+    raw_id_fields = ("cell",)
+    readonly_fields = ("created_by", "created_at")
+    date_hierarchy = "valid_from"

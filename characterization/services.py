@@ -53,6 +53,7 @@ from characterization.parsers.verdict import verdict_of_head
 from lims import quantities
 from lims.models import EdgeRole, Project, Sample, SampleKind
 from lims.services import ParentLink, lineage_link, sample_register
+from lims.stock_services import stock_draw_check
 
 ELECTRODE_SOURCE_KINDS = (SampleKind.CATHODE,)
 MAX_CELLS_PER_BATCH = 48
@@ -147,7 +148,8 @@ def electrode_build(
 
     The slurry is computed from the wanted active mass, the ratio and the solid content
     (analysis.electrode.slurry_quantities); lineage: powder -> electrode (active material,
-    amount = active mass in g), and carbon/binder lot samples -> electrode (component).
+    amount = active mass in g), and carbon/binder lot samples -> electrode (component). The
+    active mass is drawn from the powder's stock: more than is left is refused (lims.stock).
     """
     errors: dict[str, str] = {}
     if active_material.kind not in ELECTRODE_SOURCE_KINDS:
@@ -187,6 +189,10 @@ def electrode_build(
         errors[exc.field] = exc.message
     _fail(errors)
     steps = drying_steps_clean(drying_steps)
+    stock_draw_check(  # locks the powder until this commits: no two draws on the same grams
+        sample=active_material, wanted_g=slurry.active_mass_g, use="this electrode",
+        field="active_mass_g",
+    )  # fmt: skip
     sample = sample_register(
         kind=SampleKind.ELECTRODE,
         name=name.strip() or f"{active_material.name} electrode",

@@ -3,7 +3,7 @@ section's are characterization.jobs.urls)."""
 
 from django.urls import path, re_path
 
-from characterization import correction_views, impedance_views, views
+from characterization import correction_views, harvest_views, impedance_views, views
 from characterization.bdf_views import bdf_download
 
 BDF_FILE = r"^(?P<code>[^/]+)/files/(?P<sha256>[0-9a-f]{64})/"  # + the export's name
@@ -25,6 +25,8 @@ cells_urlpatterns = [
 measurements_urlpatterns = [
     path("", views.measurements_index, name="index"),
     path("new/", views.measurement_new, name="new"),
+    path("unplaced/", harvest_views.unplaced_index, name="unplaced"),
+    path("unplaced/assign/", harvest_views.unplaced_assign, name="unplaced-assign"),
     re_path(r"^files/(?P<sha256>[0-9a-f]{64})/$", views.raw_file_download, name="raw-file"),
     path("<str:code>/", views.measurement_detail, name="detail"),
     path("<str:code>/files/", views.measurement_files_add, name="files"),

@@ -59,7 +59,8 @@ class SampleAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_select_related = ("owner", "project")
     search_fields = ("code", "name", "formula", "notes")
     date_hierarchy = "created_at"
-    readonly_fields = ("code", "created_at")
+    # the stock is corrected with a reason on the sample's page (lims.stock_services)
+    readonly_fields = ("code", "created_at", "initial_mass_g")
     inlines = [ParentEdgeInline]
     actions = ["show_ancestors", "show_descendants"]
 

@@ -18,16 +18,24 @@ from lims.token_models import ApiToken, TokenScope
 READ = rules.Rule("read", "lims.sample")
 # POST routes that compute and store nothing (chemistry, disc metrics): anyone with a role
 COMPUTE = rules.Rule("read", "api.arithmetic")
-# All an upload-only token may do (URL name, method): add files to a measurement. A harvester
-# knows the measurement's code from its label; an unknown code answers 404, so it needs no GET.
-UPLOAD_ONLY = frozenset({("api:measurement-files", "POST")})
+# All an upload-only token may do (URL name, method): add files to a measurement whose code it
+# knows (an unknown code answers 404), and what a cycler PC's harvester does: ask whether Kiln
+# has a content, send a file for Kiln to place (characterization.harvest_api).
+UPLOAD_ONLY = frozenset(
+    {
+        ("api:measurement-files", "POST"),
+        ("api:harvest-files", "POST"),
+        ("api:harvest-file", "GET"),
+    }
+)
 READ_ONLY = (
     "This token's scope is read: it reads (GET) and changes nothing; make a write token on your "
     "profile page to change records."
 )
 UPLOAD_ONLY_SENTENCE = (
     "This token is upload-only: it adds files to measurements "
-    "(POST /api/v1/measurements/<code>/files) and nothing else."
+    "(POST /api/v1/measurements/<code>/files) and sends a cycler PC's files "
+    "(/api/v1/harvest/files) and nothing else."
 )
 
 

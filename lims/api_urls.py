@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from characterization.api import DiscMetricsView, LayeredMetricsView
 from characterization.api_files import MeasurementFilesView
+from characterization.harvest_api import HarvestFilesView, HarvestFileView
 from characterization.study_api import StudyView
 from lims.api import SampleDetail, SampleLineage, SampleList
 from lims.api_permissions import RulesPermission
@@ -53,6 +54,8 @@ v1 = [
     path("samples/<str:code>", SampleDetail.as_view(), name="sample-detail"),
     path("samples/<str:code>/lineage", SampleLineage.as_view(), name="sample-lineage"),
     path("measurements/<str:code>/files", MeasurementFilesView.as_view(), name="measurement-files"),
+    path("harvest/files", HarvestFilesView.as_view(), name="harvest-files"),
+    path("harvest/files/<str:sha256>", HarvestFileView.as_view(), name="harvest-file"),
 ]
 
 urlpatterns = [

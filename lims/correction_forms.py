@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from django import forms
 from django.core.exceptions import ValidationError
 
+from lims.validators import bounded
 from lims.voiding import MAX_REASON_CHARS
 
 
@@ -28,6 +29,17 @@ class SampleCorrectionForm(forms.Form):
     location = forms.CharField(max_length=120, required=False)
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     reason = reason_field()
+
+
+class StockCorrectionForm(forms.Form):
+    delta_g = forms.FloatField(
+        label="Change (g)",
+        validators=[bounded("stock_correction_g")],
+        widget=forms.NumberInput({"step": "any"}),
+        help_text="Negative for powder lost or taken (spilled, sent for XRD), positive for "
+        "powder found or returned.",
+    )
+    reason = reason_field("Reason for the stock correction")
 
 
 def add_service_errors(

@@ -11,9 +11,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from lims import corrections, rules
-from lims.correction_forms import SampleCorrectionForm, VoidForm, add_service_errors, changed_values
+from lims import corrections, rules, stock_services
+from lims.correction_forms import (
+    SampleCorrectionForm,
+    StockCorrectionForm,
+    VoidForm,
+    add_service_errors,
+    changed_values,
+)
 from lims.sample_queries import sample_by_code
+from lims.stock import grams_text
+from lims.stock_queries import stock_of
 from lims.voiding import describe
 
 SAMPLE = {"code": "code"}
@@ -127,4 +135,43 @@ def sample_void(request: HttpRequest, code: str) -> HttpResponse:
         url=f"/samples/{sample.code}/",
         void=corrections.sample_void,
         sample=sample,
+    )
+
+
+@rules.guard("change", "lims.sample", lookup=SAMPLE)
+@require_http_methods(["GET", "POST"])
+def sample_stock_correct(request: HttpRequest, code: str) -> HttpResponse:
+    """Add a signed amount to a powder's stock, with a reason (its owner or a lab manager)."""
+    sample = _sample(code)
+    url = f"/samples/{sample.code}/"
+    form = StockCorrectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction = stock_services.stock_correct(
+                sample=sample,
+                user=request.user,
+                delta_g=form.cleaned_data["delta_g"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            change = grams_text(correction.delta_g)
+            messages.success(request, f"{sample.code}: stock corrected by {change}.")
+            return redirect(url)
+    stock = stock_of(sample.pk)
+    now = f"has {stock.summary()}" if stock.tracked else "has no recorded amount"
+    intro = (
+        f"{sample.code} {now}. The change is added to what is left and kept with your name "
+        "and reason; a wrong correction is undone by another one."
+    )
+    return record_form(
+        request,
+        form,
+        record=sample,
+        url=url,
+        title="Correct the stock",
+        submit="Save the correction",
+        intro=intro,
+        status=400 if form.errors else 200,
     )

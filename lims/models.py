@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
+from lims.validators import bound_q, bounded
 from lims.voiding import audited_history, void_constraint, void_fields
 
 
@@ -31,6 +32,9 @@ class SampleKind(models.TextChoices):
     MEASUREMENT = "measurement", "Measurement"
     OTHER = "other", "Other"
 
+
+#: kinds whose stock in grams is followed (lims.stock): what electrodes and batches draw on
+POWDER_KINDS = (SampleKind.PRECURSOR, SampleKind.CATHODE)
 
 CODE_PREFIX = {
     SampleKind.REAGENT: "RGT",
@@ -65,6 +69,10 @@ class Sample(models.Model):
     project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
     notes = models.TextField(blank=True)
+    # A powder's stock before any draw when no batch made it (a batch's yield wins): lims.stock
+    initial_mass_g = models.FloatField(
+        "initial amount (g)", null=True, blank=True, validators=[bounded("powder_amount_g")]
+    )
     voided_at, voided_by, void_reason = void_fields()
     history = audited_history()
 
@@ -75,6 +83,10 @@ class Sample(models.Model):
             models.CheckConstraint(condition=~models.Q(code=""), name="sample_code_not_empty"),
             models.CheckConstraint(
                 condition=models.Q(kind__in=SampleKind.values), name="sample_kind_known"
+            ),
+            models.CheckConstraint(
+                condition=bound_q("initial_mass_g", "powder_amount_g"),
+                name="sample_initial_mass_range",
             ),
             void_constraint("sample"),
         ]
@@ -223,4 +235,5 @@ class Transfer(models.Model):
         return self.status in (TransferStatus.QUEUED, TransferStatus.RUNNING)
 
 
+from lims.stock_models import StockCorrection  # noqa: E402, F401
 from lims.token_models import ApiToken  # noqa: E402, F401  (the app loads its models from here)

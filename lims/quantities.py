@@ -243,6 +243,14 @@ BOUNDS: dict[str, Bound] = {
         "yield", "g", 0, 10_000, min_inclusive=False,
         why="a batch is at most 10 kg; the batch's own theoretical yield is checked too",
     ),
+    "powder_amount_g": Bound(
+        "powder amount", "g", 0, 10_000,
+        why="a powder on the shelf is at most a 10 kg batch; more is milligrams typed as grams",
+    ),
+    "stock_correction_g": Bound(
+        "stock correction", "g", -10_000, 10_000,
+        why="a correction moves a powder's stock by at most a whole 10 kg batch",
+    ),
     "tolerance_percent": Bound(
         "deviation tolerance", "%", 0, 100, min_inclusive=False,
         why="a weighing within ±100 % of the plan is no check at all",

@@ -49,6 +49,7 @@ MANAGER_ONLY: frozenset[str] = frozenset(
         "synthesis.chemical",
         "synthesis.lot",
         "characterization.instrumentmapping",
+        "characterization.channelassignment",  # which cell a cycler channel holds
         "jobs.analysisdefinition",
         "auth.user",
         "auth.group",
@@ -70,6 +71,7 @@ KEPT: frozenset[str] = frozenset(
     {
         "lims.sample",
         "lims.sampleedge",
+        "lims.stockcorrection",  # undone by another correction, never deleted
         "synthesis.batch",
         "synthesis.batchreagent",
         "synthesis.batchsteplog",
@@ -81,6 +83,8 @@ KEPT: frozenset[str] = frozenset(
         "characterization.measurementfile",
         "characterization.rawfile",
         "characterization.refinementresult",
+        "characterization.harvestedfile",
+        "characterization.harvestversion",
         "jobs.analysisjob",
         "jobs.analysisresult",
     }
@@ -94,6 +98,7 @@ PERSONAL: frozenset[str] = frozenset({"lims.apitoken"})
 OWNER_OF: dict[str, Callable[[object], object]] = {
     "lims.sample": lambda s: s.owner,
     "lims.sampleedge": lambda e: owner_of(e.child),  # a sample's parents are part of it
+    "lims.stockcorrection": lambda c: owner_of(c.sample),  # the powder's owner corrects it
     "synthesis.batch": lambda b: b.operator,
     "synthesis.batchreagent": lambda r: owner_of(r.batch),
     "synthesis.batchsteplog": lambda log: owner_of(log.batch),

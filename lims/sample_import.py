@@ -25,12 +25,20 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from simple_history.utils import bulk_create_with_history
 
-from lims import rules
-from lims.models import EdgeRole, Project, Sample, SampleEdge, SampleKind, SampleStatus
+from lims import quantities, rules
+from lims.models import (
+    POWDER_KINDS,
+    EdgeRole,
+    Project,
+    Sample,
+    SampleEdge,
+    SampleKind,
+    SampleStatus,
+)
 from lims.services import ParentLink, lineage_link, sample_codes_allocate
 
 COLUMNS = ("code", "kind", "name", "formula", "status", "location", "owner", "project",
-           "notes", "parents")  # fmt: skip
+           "notes", "parents", "amount_g")  # fmt: skip
 EDITABLE = ("name", "formula", "status", "location", "owner", "project", "notes")
 OWNER_IGNORED = "owner {given!r} ignored: {why}; only a lab manager sets owners"
 MODES = ("update", "skip", "fail")
@@ -295,6 +303,7 @@ def _import_row(line: int, row: dict, mode: str, user, report: ImportReport) -> 
         raise ValidationError({"code": f"{code} already exists (mode 'fail')"})
     else:
         _refuse_record_changes(sample, row)
+        _refuse_amount_change(sample, values.pop("initial_mass_g"))
         values["owner"] = _owner(line, row.get("owner", ""), sample, user, report)
         _update(sample, values, user, report)
 
@@ -313,6 +322,33 @@ def _refuse_record_changes(sample: Sample, row: dict) -> None:
                     "change a built record"
                 }  # fmt: skip
             )
+
+
+def _refuse_amount_change(sample: Sample, amount_g: float | None) -> None:
+    """A stock is corrected with a reason on the sample's page, not rewritten by an import."""
+    if amount_g is not None and amount_g != sample.initial_mass_g:
+        had = "no amount" if sample.initial_mass_g is None else f"{sample.initial_mass_g:g} g"
+        raise ValidationError(
+            {"amount_g": f"{sample.code} has {had}; import does not change a stock: correct it "
+             "on the sample's page, with a reason"}
+        )  # fmt: skip
+
+
+def _amount(text: str, kind: str) -> float | None:
+    """The amount_g column: a powder's initial stock in grams (empty: not tracked)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if kind not in POWDER_KINDS:
+        raise ValidationError({"amount_g": "only a powder (precursor, cathode) has a stock"})
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValidationError({"amount_g": f"not a number: {text!r}"}) from None
+    message = quantities.problem("powder_amount_g", value)
+    if message is not None:
+        raise ValidationError({"amount_g": message})
+    return value
 
 
 def _same(a: str, b: str) -> bool:
@@ -362,6 +398,7 @@ def _clean(row: dict) -> dict:
         "location": row.get("location", ""), "notes": row.get("notes", ""),
         "project": _project(row.get("project", "")),
         "parents": _parents(row.get("parents", "")),
+        "initial_mass_g": _amount(row.get("amount_g", ""), kind),
     }  # fmt: skip
 
 
@@ -431,5 +468,10 @@ def export_rows(samples) -> list[list[str]]:
         extra = extras.get(s.pk, {})
         rows.append([s.code, s.kind, s.name, s.formula, s.status, s.location,
                      s.owner.username if s.owner else "", s.project.code if s.project else "",
-                     s.notes, parents, *(extra.get(c, "") for c in extra_columns)])  # fmt: skip
+                     s.notes, parents, _amount_text(s.initial_mass_g),
+                     *(extra.get(c, "") for c in extra_columns)])  # fmt: skip
     return rows
+
+
+def _amount_text(amount_g: float | None) -> str:
+    return "" if amount_g is None else repr(amount_g)  # repr: reads back as the same float

@@ -9,9 +9,23 @@ from django.db.models import Q, QuerySet
 
 from lims.lineage import ancestor_depths, descendant_depths
 from lims.models import Sample, SampleEdge
+from lims.quantities import format_number
 from lims.voiding import live
 
 MAX_GRAPH_NODES = 120  # a drawing beyond this is unreadable; the lists below it still show all
+
+
+@dataclass(frozen=True)
+class Input:
+    sample: Sample
+    role: str
+    amount: str  # "1.5 g", "" when none was recorded
+
+
+def _amount_text(edge: SampleEdge) -> str:
+    if edge.amount is None:
+        return ""
+    return f"{format_number(float(f'{edge.amount:.6g}'))} {edge.amount_unit}".strip()
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,13 @@ class Lineage:
     def ancestors(self) -> list[Sample]:
         ids = [i for i, g in sorted(self.generations.items(), key=lambda kv: kv[1]) if g < 0]
         return [self.samples[i] for i in ids]
+
+    @property
+    def inputs(self) -> list[Input]:
+        """The direct inputs of the focus (its parents), with what was used of each."""
+        edges = [e for e in self.edges if e.child_id == self.focus.pk]
+        return [Input(self.samples[e.parent_id], e.get_role_display(), _amount_text(e))
+                for e in edges]  # fmt: skip
 
     @property
     def descendants(self) -> list[Sample]:

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<str:code>/export.eln", sample_views.sample_eln_export, name="eln-export"),
     path("<str:code>/correct/", correction_views.sample_correct, name="correct"),
     path("<str:code>/void/", correction_views.sample_void, name="void"),
+    path("<str:code>/stock/", correction_views.sample_stock_correct, name="stock-correct"),
 ]

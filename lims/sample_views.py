@@ -8,10 +8,12 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from lims import panels, transfer_views
-from lims.audit import audit_rows
+from lims.audit import AuditRow, audit_rows, merged
 from lims.graph_layout import NODE_H, NODE_W, layered_layout
-from lims.models import SampleKind, SampleStatus
+from lims.models import POWDER_KINDS, SampleKind, SampleStatus
 from lims.sample_queries import MAX_GRAPH_NODES, sample_by_code, sample_lineage, samples_list
+from lims.stock import grams_text
+from lims.stock_queries import StockPage, sample_with_stock, stock_page, with_stock
 
 
 @require_GET
@@ -19,10 +21,10 @@ def sample_list(request: HttpRequest) -> HttpResponse:
     keys = ("kind", "status", "q", "ancestor", "void")
     params = {k: request.GET.get(k, "").strip() for k in keys}
     ancestor = sample_by_code(params["ancestor"]) if params["ancestor"] else None
-    qs = samples_list(
+    qs = with_stock(samples_list(
         kind=params["kind"], status=params["status"], search=params["q"], ancestor=ancestor,
         include_void=params["void"] == "1",
-    )  # fmt: skip
+    ))  # fmt: skip
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
@@ -31,6 +33,7 @@ def sample_list(request: HttpRequest) -> HttpResponse:
         "unknown_ancestor": bool(params["ancestor"]) and ancestor is None,
         "kinds": SampleKind.choices,
         "statuses": SampleStatus.choices,
+        "powder_kinds": [str(kind) for kind in POWDER_KINDS],
     }
     template = "lims/_sample_rows.html" if request.htmx else "lims/sample_list.html"
     return render(request, template, context)
@@ -38,18 +41,31 @@ def sample_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def sample_detail(request: HttpRequest, code: str) -> HttpResponse:
-    sample = sample_by_code(code)
+    sample = sample_with_stock(code)
     if sample is None:
         raise Http404(f"No sample {code}")
     lineage = sample_lineage(sample)
+    stock = stock_page(sample, lineage)
     context = {
         "sample": sample,
         "lineage": lineage,
         "graph": _graph(lineage),
         "panels": panels.panels_for(sample, lineage),
-        "history": audit_rows(sample),
+        "stock": stock,
+        "history": merged(audit_rows(sample), _stock_rows(stock)),
     }
     return render(request, "lims/sample_detail.html", context)
+
+
+def _stock_rows(stock: StockPage | None) -> list[AuditRow]:
+    """Stock corrections as rows of the sample's trail (each is its own audit row too)."""
+    if stock is None:
+        return []
+    return [
+        AuditRow(c.at, c.by.get_username(), f"stock corrected by {grams_text(c.delta_g)}", [],
+                 c.reason)
+        for c in stock.corrections
+    ]  # fmt: skip
 
 
 def _graph(lineage) -> dict | None:

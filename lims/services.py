@@ -21,6 +21,7 @@ from lims.models import (
     SampleStatus,
     WorkerHeartbeat,
 )
+from lims.validators import raise_problems
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,15 @@ def sample_register(
     project: Project | None = None,
     notes: str = "",
     parents: Iterable[ParentLink] = (),
+    initial_mass_g: float | None = None,
 ) -> Sample:
-    """Create a sample with a fresh code and link it to its parents in one transaction."""
+    """Create a sample with a fresh code and link it to its parents in one transaction;
+    `initial_mass_g` starts the stock of a powder no batch made (lims.stock)."""
     if kind not in SampleKind.values:
         raise ValidationError({"kind": f"unknown sample kind {kind!r}"})
     if not name.strip():
         raise ValidationError({"name": "a sample needs a name"})
+    raise_problems([("initial_mass_g", "powder_amount_g", initial_mass_g)])
     sample = Sample.objects.create(
         code=sample_code_allocate(kind=kind),
         kind=kind,
@@ -94,6 +98,7 @@ def sample_register(
         owner=owner,
         project=project,
         notes=notes,
+        initial_mass_g=initial_mass_g,
     )
     for link in parents:
         lineage_link(parent=link.parent, child=sample, role=link.role, amount=link.amount,

@@ -5,6 +5,8 @@ by its operator or a lab manager: what was weighed, the yield (held to the bound
 theoretical yield of what was weighed, as at completion) and the notes. A corrected amount of
 a completed batch also corrects what was taken out of its lot and the amount on the lineage
 edge into the product, with the same reason. A batch is never deleted: it is voided.
+The yield is the product's stock and a substrate mass a draw on the substrate's (lims.stock):
+neither may be corrected to leave a powder below zero.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from django.db import transaction
 
 from lims import quantities, rules
 from lims.models import EdgeRole, SampleEdge
+from lims.stock import grams
+from lims.stock_queries import drawn_edges
+from lims.stock_services import stock_draw_check, stock_initial_check
 from lims.voiding import (
     Change,
     reason_clean,
@@ -82,6 +87,10 @@ def batch_correct(
     new_yield = values.get("yield_mass_g", locked.yield_mass_g)
     if new_yield is not None and ("yield_mass_g" in values or reagents):
         _check_yield(locked, new_yield)  # against the theoretical yield of the amounts now
+    if "yield_mass_g" in values and locked.product_id is not None:
+        stock_initial_check(  # the yield is the product's stock: not below what was drawn
+            sample=locked.product, initial_g=new_yield, what="a yield", field="yield_mass_g"
+        )
     changes = []
     if _differs(locked, values) or not reagents:
         changes = record_correct(record=locked, user=user, reason=why, values=values)
@@ -171,8 +180,23 @@ def _correct_consumption(batch: Batch, row: BatchReagent, before: tuple, *, user
         amount, unit = _edge_amount(row)
         _edge_set(lot.sample_id, batch, EdgeRole.REAGENT, amount, unit, user=user, reason=reason)
     elif row.line.is_substrate and batch.substrate_id is not None and row.actual_mass_g:
+        _substrate_redraw(batch, row)
         _edge_set(batch.substrate_id, batch, EdgeRole.SUBSTRATE, row.actual_mass_g, "g",
                   user=user, reason=reason)  # fmt: skip
+
+
+def _substrate_redraw(batch: Batch, row: BatchReagent) -> None:
+    """A corrected substrate mass draws what it adds to its edge into the product from the
+    substrate's stock: more than is left is refused."""
+    edges = SampleEdge.objects.filter(
+        parent_id=batch.substrate_id, child_id=batch.product_id, role=EdgeRole.SUBSTRATE
+    )
+    taken_g = sum(grams(e.amount, e.amount_unit) or 0.0 for e in drawn_edges(edges))
+    if row.actual_mass_g > taken_g:
+        stock_draw_check(
+            sample=batch.substrate, wanted_g=row.actual_mass_g - taken_g,
+            use=f"{batch.code} as corrected", field=f"mass_{row.pk}", more=True,
+        )  # fmt: skip
 
 
 def _used(lot: Lot, row: BatchReagent, mass, volume, recorded: bool) -> float:

@@ -20,6 +20,7 @@ from django.utils.text import slugify
 from lims import quantities
 from lims.models import EdgeRole, Project, SampleCodeCounter, SampleKind
 from lims.services import ParentLink, sample_register
+from lims.stock_services import stock_draw_check
 from lims.validators import raise_problems
 from synthesis.chemistry import ChemistryError, check_yield
 from synthesis.models import (
@@ -431,7 +432,9 @@ def batch_log_step(*, user, batch: Batch, step_log: BatchStepLog, **changes) -> 
 @transaction.atomic
 def batch_complete(*, user, batch: Batch, yield_mass_g: float | None = None) -> Batch:
     """Close the batch: register its product sample with lineage edges to the substrate and
-    the reagent lots, decrement the lots, all in this one transaction.
+    the reagent lots, decrement the lots, all in this one transaction. The substrate mass is
+    drawn from the substrate's stock (more than is left is refused); the yield starts the
+    product's stock (lims.stock_queries reads it from here).
 
     The row lock makes a second, simultaneous completion wait and then fail with
     BatchStateError, so lots are decremented exactly once.
@@ -445,6 +448,10 @@ def batch_complete(*, user, batch: Batch, yield_mass_g: float | None = None) -> 
     if locked.substrate is not None:
         substrate_row = next((r for r in rows if r.line.is_substrate), None)
         used = (substrate_row.actual_mass_g if substrate_row else None) or locked.substrate_mass_g
+        if used is not None:  # the substrate stays locked until the batch is completed
+            stock_draw_check(
+                sample=locked.substrate, wanted_g=used, use=locked.code, field="substrate_mass_g"
+            )
         parents.append(ParentLink(locked.substrate, EdgeRole.SUBSTRATE, used, "g"))
     for row in sorted((r for r in rows if r.lot_id), key=lambda r: r.lot_id):
         parents.append(_consume_lot(row))

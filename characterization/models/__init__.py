@@ -1,5 +1,6 @@
 """Characterization models: electrodes and coin cells, measurements and their raw files,
-column mappings of instruments' generic tables (analysis jobs: characterization.jobs)."""
+column mappings of instruments' generic tables, the files cycler PCs' harvesters send
+(analysis jobs: characterization.jobs)."""
 
 from characterization.models.cells import (
     CastingMethod,
@@ -8,6 +9,12 @@ from characterization.models.cells import (
     Electrode,
     ElectrodeRole,
     default_drying_steps,
+)
+from characterization.models.harvest import (
+    ChannelAssignment,
+    HarvestedFile,
+    HarvestVersion,
+    Placement,
 )
 from characterization.models.mappings import InstrumentMapping
 from characterization.models.measurements import (
@@ -23,14 +30,18 @@ from characterization.models.measurements import (
 __all__ = [
     "CastingMethod",
     "CellFormat",
+    "ChannelAssignment",
     "ElectrodeRole",
     "CoinCell",
     "Electrode",
+    "HarvestedFile",
+    "HarvestVersion",
     "InstrumentMapping",
     "Measurement",
     "MeasurementFile",
     "MeasurementType",
     "OriginSetting",
+    "Placement",
     "RawFile",
     "ReadState",
     "RefinementResult",

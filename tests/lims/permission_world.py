@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token, TokenProxy
 from characterization import services
 from characterization.jobs import enqueue, seed
 from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
-from characterization.models import InstrumentMapping
+from characterization.models import ChannelAssignment, InstrumentMapping
 from lims.models import Project
 from lims.services import heartbeat_record
 from synthesis import queries
@@ -110,6 +110,13 @@ def make_world() -> World:
             "jobs.analysisjob": job,
             "jobs.analysisresult": result,
             "characterization.instrumentmapping": mapping,
+            "characterization.channelassignment": ChannelAssignment.objects.create(
+                source="neware-unit3",
+                channel="unit3-ch5",
+                cell=cell.sample,
+                valid_from=batch.created_at,
+                created_by=manager,
+            ),
             "auth.user": users["owner"],
             "auth.group": users["owner"].groups.get(),
             "authtoken.tokenproxy": TokenProxy.objects.get(pk=Token.objects.create(user=owner).pk),

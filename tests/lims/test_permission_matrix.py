@@ -93,6 +93,7 @@ ARGS = {
     "jobs:cell-warnings": lambda w: {"code": w["characterization.coincell"].sample.code},
     "api:sample-detail": lambda w: {"code": w["lims.sample"].code},
     "api:sample-lineage": lambda w: {"code": w["lims.sample"].code},
+    "api:harvest-file": lambda w: {"sha256": w["characterization.rawfile"].sha256},
     "transfers:eln": lambda w: {"code": w["lims.sample"].code},
     "transfers:eln-offer": lambda w: {"code": w["lims.sample"].code},
     "transfers:samples": lambda w: {"fmt": "csv"},

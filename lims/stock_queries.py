@@ -1,0 +1,134 @@
+"""Powder stock read in SQL: `with_stock` annotates any sample queryset with its initial, drawn,
+corrected and left grams (correlated subqueries, so a list page costs no query per row); the
+draws and corrections of one sample for its page. The arithmetic is lims.stock's, repeated here
+in SQL: tests/lims/test_powder_stock.py holds the two to the same numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FloatField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from lims.models import POWDER_KINDS, Sample, SampleEdge, StockCorrection
+from lims.stock import GRAMS_PER_UNIT, Stock, grams
+
+ZERO = Value(0.0, output_field=FloatField())
+
+
+def _sum_per_sample(queryset: QuerySet, key: str, amount) -> Subquery:
+    """SUM(amount) of `queryset`'s rows whose `key` is the outer sample (NULL when none)."""
+    rows = queryset.filter(**{key: OuterRef("pk")}).order_by().values(key)
+    return Subquery(rows.annotate(total=Sum(amount)).values("total")[:1], output_field=FloatField())
+
+
+def drawn_edges(queryset: QuerySet | None = None) -> QuerySet:
+    """Edges that draw on their parent's stock: a mass amount, into a child that is not void
+    (a voided electrode or product was a mistake: what it took is back)."""
+    queryset = SampleEdge.objects.all() if queryset is None else queryset
+    return queryset.filter(
+        amount__isnull=False, amount_unit__in=list(GRAMS_PER_UNIT), child__voided_at__isnull=True
+    )
+
+
+def with_stock(queryset: QuerySet[Sample]) -> QuerySet[Sample]:
+    """Each sample with stock_initial_g (the batch's yield, else the amount entered; NULL: not
+    tracked), stock_drawn_g, stock_corrected_g and stock_left_g (NULL when not tracked)."""
+    units = GRAMS_PER_UNIT.items()
+    in_grams = Case(
+        *(When(amount_unit=unit, then=F("amount") * factor) for unit, factor in units),
+        output_field=FloatField(),
+    )
+    drawn = _sum_per_sample(drawn_edges(), "parent", in_grams)
+    corrected = _sum_per_sample(StockCorrection.objects.all(), "sample", F("delta_g"))
+    return queryset.annotate(
+        stock_initial_g=Coalesce(
+            F("produced_by_batch__yield_mass_g"), F("initial_mass_g"), output_field=FloatField()
+        ),
+        stock_drawn_g=Coalesce(drawn, ZERO),
+        stock_corrected_g=Coalesce(corrected, ZERO),
+    ).annotate(stock_left_g=F("stock_initial_g") - F("stock_drawn_g") + F("stock_corrected_g"))
+
+
+def stock_of(sample_id: int) -> Stock:
+    """One sample's stock, in one query (read afresh: call it after locking the sample)."""
+    initial, drawn, corrected = (
+        with_stock(Sample.objects.filter(pk=sample_id))
+        .values_list("stock_initial_g", "stock_drawn_g", "stock_corrected_g")
+        .get()
+    )
+    return Stock(initial, drawn, corrected)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One use of a powder for its page: what took it, when, how much (grams None: not a
+    mass), and whether it counts (a void child gave it back)."""
+
+    child: Sample
+    role: str
+    at: datetime
+    amount: float | None
+    unit: str
+    grams: float | None
+    counted: bool
+
+
+def draws_of(sample: Sample, lineage) -> list[Draw]:
+    """The edges out of `sample` with an amount, oldest first, from its loaded lineage (no
+    query: lims.sample_queries.sample_lineage fetched the edges and the children)."""
+    edges = [e for e in lineage.edges if e.parent_id == sample.pk and e.amount is not None]
+    draws = []
+    for edge in sorted(edges, key=lambda e: (e.created_at, e.id)):
+        child = lineage.samples[edge.child_id]
+        in_grams = grams(edge.amount, edge.amount_unit)
+        counted = in_grams is not None and child.voided_at is None
+        draws.append(
+            Draw(child, edge.get_role_display(), edge.created_at, edge.amount, edge.amount_unit,
+                 in_grams, counted)
+        )  # fmt: skip
+    return draws
+
+
+@dataclass(frozen=True)
+class StockPage:
+    stock: Stock
+    draws: list[Draw]
+    corrections: list[StockCorrection]
+
+
+def sample_with_stock(code: str) -> Sample | None:
+    """The sample page's sample (as lims.sample_queries.sample_by_code) with its stock and the
+    number of its corrections, in one query."""
+    rows = StockCorrection.objects.filter(sample=OuterRef("pk")).order_by().values("sample")
+    count = Subquery(rows.annotate(n=Count("id")).values("n")[:1])
+    queryset = with_stock(Sample.objects.select_related("owner", "project"))
+    queryset = queryset.annotate(stock_corrections_n=Coalesce(count, 0))
+    return queryset.filter(code__iexact=code).first()
+
+
+def stock_page(sample: Sample, lineage) -> StockPage | None:
+    """What the sample page shows of a powder's stock (None for what is not a powder and not
+    tracked); no query for a sample from `sample_with_stock` without corrections."""
+    if hasattr(sample, "stock_corrections_n"):
+        stock = Stock(sample.stock_initial_g, sample.stock_drawn_g, sample.stock_corrected_g)
+    else:
+        stock = stock_of(sample.pk)
+    if not stock.tracked and sample.kind not in POWDER_KINDS:
+        return None
+    corrections = []
+    if getattr(sample, "stock_corrections_n", None) != 0:
+        corrections = list(sample.stock_corrections.select_related("by").order_by("at", "id"))
+    return StockPage(stock, draws_of(sample, lineage), corrections)
