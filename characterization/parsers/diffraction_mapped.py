@@ -26,7 +26,7 @@ import pandas as pd
 
 from .diffraction_scan import INTENSITY_UNITS, Scan, common_metadata, scans_frame
 from .errors import ParseError, file_label
-from .mapped import MappingError
+from .mapped import MappingError, _match_columns
 from .potential_steps_text import numeric_columns, read_lines, split_header
 
 MAPPED_DIFFRACTION = "mapped_diffraction"
@@ -110,7 +110,7 @@ def read_mapped_diffraction(
             f"{mapping.header_row + 1}."
         )
     header, delimiter = split_header(lines[mapping.header_row])
-    found = _match(header, mapping, path)
+    found = _match_columns(header, mapping.columns(), mapping, path)
     values = numeric_columns(lines, mapping.header_row, header, delimiter, found, path)
     data_lines = [n for n, ln in enumerate(lines) if n > mapping.header_row and ln.strip()]
     for quantity, numbers in values.items():
@@ -136,18 +136,3 @@ def read_mapped_diffraction(
         "separator": {"\t": "tab", ",": "comma", ";": "semicolon"}[delimiter],
     }
     return table, common_metadata(MAPPED_DIFFRACTION, [scan], own)
-
-
-def _match(header: list[str], mapping: DiffractionColumnMapping, path: Path) -> dict[str, str]:
-    """quantity -> the file's header cell (exact, else ignoring case and spaces)."""
-    by_key = {h.strip().lower(): h for h in header}
-    found = {}
-    for quantity, column in mapping.columns().items():
-        match = column if column in header else by_key.get(column.strip().lower())
-        if match is None:
-            raise ParseError(
-                f"{file_label(path)}: the file has no column '{column}' named in mapping "
-                f"'{mapping.name}' (its columns: {', '.join(h for h in header if h)})."
-            )
-        found[quantity] = match
-    return found
