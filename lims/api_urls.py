@@ -10,12 +10,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from characterization import api_routes as characterization_routes
 from characterization.api import DiscMetricsView, LayeredMetricsView
 from characterization.api_files import MeasurementFilesView
 from characterization.harvest_api import HarvestFilesView, HarvestFileView
+from characterization.jobs import api_routes as jobs_routes
 from characterization.study_api import StudyView
 from lims.api import SampleDetail, SampleLineage, SampleList
 from lims.api_permissions import RulesPermission
+from synthesis import api_routes as synthesis_routes
 from synthesis.api_chemistry import CoatingView, MolarMassView, PlanView
 
 
@@ -56,6 +59,9 @@ v1 = [
     path("measurements/<str:code>/files", MeasurementFilesView.as_view(), name="measurement-files"),
     path("harvest/files", HarvestFilesView.as_view(), name="harvest-files"),
     path("harvest/files/<str:sha256>", HarvestFileView.as_view(), name="harvest-file"),
+    *synthesis_routes.routes,
+    *characterization_routes.routes,
+    *jobs_routes.routes,
 ]
 
 urlpatterns = [
