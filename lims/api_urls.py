@@ -16,6 +16,7 @@ from characterization.api_files import MeasurementFilesView
 from characterization.harvest_api import HarvestFilesView, HarvestFileView
 from characterization.jobs import api_routes as jobs_routes
 from characterization.study_api import StudyView
+from lims import api_sample_write
 from lims.api import SampleDetail, SampleLineage, SampleList
 from lims.api_permissions import RulesPermission
 from synthesis import api_routes as synthesis_routes
@@ -59,6 +60,7 @@ v1 = [
     path("measurements/<str:code>/files", MeasurementFilesView.as_view(), name="measurement-files"),
     path("harvest/files", HarvestFilesView.as_view(), name="harvest-files"),
     path("harvest/files/<str:sha256>", HarvestFileView.as_view(), name="harvest-file"),
+    *api_sample_write.routes,
     *synthesis_routes.routes,
     *characterization_routes.routes,
     *jobs_routes.routes,

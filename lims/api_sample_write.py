@@ -1,0 +1,3 @@
+"""Sample writes through the API (lims.api_urls adds `routes` to v1)."""
+
+routes: list = []
