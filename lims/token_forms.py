@@ -67,3 +67,5 @@ class TokenRevokeForm(forms.Form):
             "min_value": "Token: say which token to revoke.",
         },
     )
+    # "lab": the revoke came from the lab managers' list of everyone's tokens, go back there
+    back = forms.CharField(required=False)

@@ -47,7 +47,7 @@ def token_revoke(request: HttpRequest) -> HttpResponse:
     )
     token = token_services.api_token_revoke(token=token, user=request.user)
     messages.success(request, f"Token {token} revoked: requests with its key are refused.")
-    return redirect("profile")
+    return redirect("lab-tokens" if form.cleaned_data["back"] == "lab" else "profile")
 
 
 def _profile(request: HttpRequest, extra: dict, status: int = 200) -> HttpResponse:

@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from characterization import urls as characterization_urls
 from characterization.jobs import urls as jobs_urls
-from lims import api_urls, rules, token_views, views
+from lims import api_urls, rules, token_lab_views, token_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
     path("accounts/profile/tokens/", token_views.token_create, name="token-create"),
     path("accounts/profile/tokens/revoke/", token_views.token_revoke, name="token-revoke"),
+    path("accounts/tokens/", token_lab_views.token_list_all, name="lab-tokens"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_urls.v1, "api"))),
     path("api/", include(api_urls.urlpatterns)),
