@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from characterization.analysis.errors import AnalysisError
 from characterization.analysis.registry import AnalysisKind, Companion
 from characterization.jobs.errors import JobDataError
+from characterization.jobs.inputs import live_files
 from characterization.models import Measurement, RawFile, ReadState
 from characterization.parsers.detect import FORMATS as CYCLER_FORMATS
 from lims.models import Sample
@@ -42,7 +43,7 @@ def companions_for(
 
 
 def _cycling(measurement: Measurement, raw_file: RawFile, parameters: Mapping):
-    own = [raw for raw in _live_files(measurement) if raw != raw_file and _is_cycler_file(raw)]
+    own = [raw for raw in live_files(measurement) if raw != raw_file and _is_cycler_file(raw)]
     if own:
         return own[0], measurement.sample.code
     candidates = (
@@ -55,7 +56,7 @@ def _cycling(measurement: Measurement, raw_file: RawFile, parameters: Mapping):
     )
     when = measurement.measured_at
     for candidate in sorted(candidates, key=lambda m: abs((m.measured_at - when).total_seconds())):
-        files = [raw for raw in _live_files(candidate) if _is_cycler_file(raw)]
+        files = [raw for raw in live_files(candidate) if _is_cycler_file(raw)]
         if files:
             return files[0], candidate.sample.code
     return None, None
@@ -76,7 +77,7 @@ def _reference(measurement: Measurement, raw_file: RawFile, parameters: Mapping)
         .order_by("-measured_at", "-pk")
     )
     for candidate in latest[:5]:
-        files = [raw for raw in _live_files(candidate) if raw != raw_file]
+        files = [raw for raw in live_files(candidate) if raw != raw_file]
         if files:
             return files[0], candidate.sample.code
     raise AnalysisError("reference_sample", f"{sample.code} has no XRD pattern in Kiln")
@@ -94,7 +95,7 @@ def _calibration(measurement: Measurement, raw_file: RawFile, parameters: Mappin
         raise AnalysisError(
             "calibration_measurement", f"{found.sample.code} is {why}, not a DEMS calibration"
         )
-    files = [raw for raw in _live_files(found) if raw != raw_file]
+    files = [raw for raw in live_files(found) if raw != raw_file]
     if not files:
         raise AnalysisError("calibration_measurement", f"{found.sample.code} has no file")
     injected = {
@@ -106,11 +107,6 @@ def _calibration(measurement: Measurement, raw_file: RawFile, parameters: Mappin
 
 
 _FINDERS = {"cycling": _cycling, "reference": _reference, "calibration": _calibration}
-
-
-def _live_files(measurement: Measurement) -> list[RawFile]:
-    links = measurement.files.select_related("raw_file").filter(raw_file__voided_at__isnull=True)
-    return [link.raw_file for link in links.order_by("added_at", "pk")]
 
 
 def _is_cycler_file(raw: RawFile) -> bool:

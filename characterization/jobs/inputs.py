@@ -21,7 +21,7 @@ def files_for(measurement: Measurement, table_kind: str) -> list[RawFile]:
     job that says so)."""
     if table_kind == "cycling":
         return cycling_files(measurement)
-    return _live_files(measurement)
+    return live_files(measurement)
 
 
 def cycling_files(measurement: Measurement) -> list[RawFile]:
@@ -31,16 +31,18 @@ def cycling_files(measurement: Measurement) -> list[RawFile]:
     mapped = InstrumentMapping.for_instrument(measurement.instrument) is not None
     return [
         raw
-        for raw in _live_files(measurement)
+        for raw in live_files(measurement)
         if raw.detected_format
         or raw.original_name.lower().endswith(CYCLER_EXTENSIONS)
         or (mapped and is_mapped_table(raw))
     ]
 
 
-def _live_files(measurement: Measurement) -> list[RawFile]:
+def live_files(measurement: Measurement) -> list[RawFile]:
+    """The measurement's files that are not void (a void file is kept, not analysed again),
+    in the order they were added."""
     links = measurement.files.select_related("raw_file").filter(raw_file__voided_at__isnull=True)
-    return [link.raw_file for link in links]  # a void file is kept, not analysed again
+    return [link.raw_file for link in links.order_by("added_at", "pk")]
 
 
 def is_mapped_table(raw: RawFile) -> bool:
