@@ -18,7 +18,7 @@ first column rising in equal steps, and takes every other numeric column for an 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +26,18 @@ import pandas as pd
 
 from .diffraction_scan import INTENSITY_UNITS, Scan, common_metadata, scans_frame
 from .errors import ParseError, file_label
-from .mapped import MappingError, _match_columns
+from .mapped import _match_columns
+from .mapping_record import MappingError, StoredMapping
 from .potential_steps_text import numeric_columns, read_lines, split_header
 
 MAPPED_DIFFRACTION = "mapped_diffraction"
-_TEXT_FIELDS = ("name", "two_theta_column", "intensity_column", "esd_column", "intensity_unit")
 
 
 @dataclass(frozen=True)
-class DiffractionColumnMapping:
+class DiffractionColumnMapping(StoredMapping):
     """Which columns of a generic diffraction table hold 2θ, intensity and its esd."""
+
+    NOT_TEXT = frozenset({"header_row", "counting_time_s"})
 
     name: str
     two_theta_column: str
@@ -46,20 +48,10 @@ class DiffractionColumnMapping:
     header_row: int = 0
 
     def __post_init__(self) -> None:
-        for label in _TEXT_FIELDS:
-            if not isinstance(getattr(self, label), str):
-                raise MappingError(f"{label} must be text")
-        for label in ("name", "two_theta_column", "intensity_column"):
-            if not getattr(self, label).strip():
-                raise MappingError(f"{label} is required")
-        if self.intensity_unit not in INTENSITY_UNITS:
-            raise MappingError(
-                f"intensity_unit must be one of {', '.join(INTENSITY_UNITS)}, "
-                f"not {self.intensity_unit!r}"
-            )
-        named = [c.strip().lower() for c in self.columns().values()]
-        if len(set(named)) != len(named):
-            raise MappingError("each quantity needs its own column")
+        self._check_text()
+        self._check_required(("name", "two_theta_column", "intensity_column"))
+        self._check_choices((("intensity_unit", INTENSITY_UNITS),))
+        self._check_distinct_columns()
         time = self.counting_time_s
         if time is not None and (
             isinstance(time, bool)
@@ -67,25 +59,7 @@ class DiffractionColumnMapping:
             or not (math.isfinite(time) and 0 < time < 1e5)
         ):
             raise MappingError("counting_time_s must be a number of seconds > 0 (or empty)")
-        if isinstance(self.header_row, bool) or not isinstance(self.header_row, int):
-            raise MappingError("header_row must be a whole number")
-        if not 0 <= self.header_row <= 1000:
-            raise MappingError("header_row must be between 0 and 1000")
-
-    @classmethod
-    def from_dict(cls, data: dict, *, name: str) -> DiffractionColumnMapping:
-        """The mapping from its stored JSON (unknown keys refused, `name` given apart)."""
-        if not isinstance(data, dict):
-            raise MappingError("the mapping must be a JSON object")
-        unknown = sorted(set(data) - ({f.name for f in fields(cls)} - {"name"}))
-        if unknown:
-            raise MappingError(f"unknown mapping keys: {', '.join(unknown)}")
-        text = {k: ("" if v is None and k in _TEXT_FIELDS else v) for k, v in data.items()}
-        return cls(name=name, **text)
-
-    def to_dict(self) -> dict:
-        """The stored JSON (without the name)."""
-        return {k: v for k, v in asdict(self).items() if k != "name"}
+        self._check_header_row(most=1000)
 
     def columns(self) -> dict[str, str]:
         """quantity -> column name, for the columns this mapping uses."""

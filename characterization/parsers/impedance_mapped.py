@@ -12,7 +12,7 @@ cell that is not a number is damage; `header_row` is the 0-based line holding th
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -29,6 +29,7 @@ from .impedance_rows import (
     read_block,
     with_notes,
 )
+from .mapping_record import StoredMapping
 
 FREQUENCY_UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6}
 IMPEDANCE_UNITS = {"Ω": 1.0, "ohm": 1.0, "mΩ": 1e-3, "mohm": 1e-3, "kΩ": 1e3, "kohm": 1e3}
@@ -42,8 +43,10 @@ class ImpedanceMappingError(ValueError):
 
 
 @dataclass(frozen=True)
-class ImpedanceColumnMapping:
+class ImpedanceColumnMapping(StoredMapping):
     """Where a generic impedance table keeps each quantity, and in which unit."""
+
+    error = ImpedanceMappingError
 
     name: str
     frequency_column: str
@@ -58,43 +61,19 @@ class ImpedanceColumnMapping:
     header_row: int = 0
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name != "header_row" and not isinstance(getattr(self, f.name), str):
-                raise ImpedanceMappingError(f"{f.name} must be text")
-        for label, value, allowed in (
-            ("frequency_unit", self.frequency_unit, FREQUENCY_UNITS),
-            ("z_real_unit", self.z_real_unit, IMPEDANCE_UNITS),
-            ("z_imag_unit", self.z_imag_unit, IMPEDANCE_UNITS),
-            ("z_imag_sign", self.z_imag_sign, IMAG_SIGNS),
-            ("time_unit", self.time_unit, TIME_UNITS),
-        ):
-            if value not in allowed:
-                raise ImpedanceMappingError(
-                    f"{label} must be one of {', '.join(allowed)}, not {value!r}"
-                )
-        for label in ("name", "frequency_column", "z_real_column", "z_imag_column"):
-            if not getattr(self, label).strip():
-                raise ImpedanceMappingError(f"{label} is required")
-        named = [c.strip().lower() for c in self.columns().values()]
-        if len(set(named)) != len(named):
-            raise ImpedanceMappingError("each quantity needs its own column")
-        if isinstance(self.header_row, bool) or not isinstance(self.header_row, int):
-            raise ImpedanceMappingError("header_row must be a whole number")
-        if self.header_row < 0:
-            raise ImpedanceMappingError("header_row must be 0 or more")
-
-    @classmethod
-    def from_dict(cls, data: dict, *, name: str) -> ImpedanceColumnMapping:
-        """The mapping from its stored JSON (unknown keys refused, `name` given apart)."""
-        if not isinstance(data, dict):
-            raise ImpedanceMappingError("the mapping must be a JSON object")
-        unknown = sorted(set(data) - {f.name for f in fields(cls)} - {"name"})
-        if unknown:
-            raise ImpedanceMappingError(f"unknown mapping keys: {', '.join(unknown)}")
-        return cls(name=name, **{k: ("" if v is None else v) for k, v in data.items()})
-
-    def to_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k != "name"}
+        self._check_text()
+        self._check_choices(
+            (
+                ("frequency_unit", FREQUENCY_UNITS),
+                ("z_real_unit", IMPEDANCE_UNITS),
+                ("z_imag_unit", IMPEDANCE_UNITS),
+                ("z_imag_sign", IMAG_SIGNS),
+                ("time_unit", TIME_UNITS),
+            )
+        )
+        self._check_required(("name", "frequency_column", "z_real_column", "z_imag_column"))
+        self._check_distinct_columns()
+        self._check_header_row()
 
     def columns(self) -> dict[str, str]:
         """Quantity key -> the file's column name, for the columns this mapping uses."""

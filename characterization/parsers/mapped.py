@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +38,7 @@ from ._text import CUT_LAST_LINE, read_table
 from ._zip import DEFAULT_LIMITS, UnpackLimits, verify_archive
 from .cycle_model import Counter, Records, normalise
 from .errors import ParseError, file_label
+from .mapping_record import MappingError, StoredMapping
 from .reader import CYCLE_RULE, PARSER_VERSION, ParsedFile, guarded
 
 MAPPED = "mapped"
@@ -52,12 +53,8 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+(?:[eE][-+]?\d+)?\s*$")
 
 
-class MappingError(ValueError):
-    """The mapping itself is incomplete or inconsistent (not a problem of a file)."""
-
-
 @dataclass(frozen=True)
-class ColumnMapping:
+class ColumnMapping(StoredMapping):
     """Where a generic table keeps each quantity, and in which unit.
 
     Capacity is either `charge_capacity_column` + `discharge_capacity_column` or one
@@ -85,22 +82,18 @@ class ColumnMapping:
     header_row: int = 0
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name != "header_row" and not isinstance(getattr(self, f.name), str):
-                raise MappingError(f"{f.name} must be text")
-        for label, value, allowed in (
-            ("time_unit", self.time_unit, tuple(TIME_UNITS)),
-            ("current_unit", self.current_unit, tuple(CURRENT_UNITS)),
-            ("charge_current", self.charge_current, CHARGE_SIGNS),
-            ("capacity_unit", self.capacity_unit, tuple(CAPACITY_UNITS)),
-            ("capacity_restarts", self.capacity_restarts, RESTARTS),
-            ("energy_unit", self.energy_unit, tuple(ENERGY_UNITS)),
-        ):
-            if value not in allowed:
-                raise MappingError(f"{label} must be one of {', '.join(allowed)}, not {value!r}")
-        for label in ("name", "time_column", "voltage_column", "current_column"):
-            if not str(getattr(self, label)).strip():
-                raise MappingError(f"{label} is required")
+        self._check_text()
+        self._check_choices(
+            (
+                ("time_unit", tuple(TIME_UNITS)),
+                ("current_unit", tuple(CURRENT_UNITS)),
+                ("charge_current", CHARGE_SIGNS),
+                ("capacity_unit", tuple(CAPACITY_UNITS)),
+                ("capacity_restarts", RESTARTS),
+                ("energy_unit", tuple(ENERGY_UNITS)),
+            )
+        )
+        self._check_required(("name", "time_column", "voltage_column", "current_column"))
         separate = bool(self.charge_capacity_column) and bool(self.discharge_capacity_column)
         if separate == bool(self.capacity_column) or (
             not separate and (self.charge_capacity_column or self.discharge_capacity_column)
@@ -118,26 +111,7 @@ class ColumnMapping:
                 "capacity_restarts 'step' needs the step_column (CC and CV steps of one "
                 "direction cannot be told apart from the current sign alone)"
             )
-        if isinstance(self.header_row, bool) or not isinstance(self.header_row, int):
-            raise MappingError("header_row must be a whole number")
-        if self.header_row < 0:
-            raise MappingError("header_row must be 0 or more")
-
-    @classmethod
-    def from_dict(cls, data: dict, *, name: str) -> ColumnMapping:
-        """The mapping from its stored JSON (unknown keys refused, `name` given apart)."""
-        if not isinstance(data, dict):
-            raise MappingError("the mapping must be a JSON object")
-        known = {f.name for f in fields(cls)} - {"name"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise MappingError(f"unknown mapping keys: {', '.join(unknown)}")
-        text = {k: ("" if v is None else v) for k, v in data.items()}
-        return cls(name=name, **text)
-
-    def to_dict(self) -> dict:
-        """The stored JSON (without the name)."""
-        return {k: v for k, v in asdict(self).items() if k != "name"}
+        self._check_header_row()
 
     def columns(self) -> dict[str, str]:
         """Quantity -> column name, for the columns this mapping uses."""

@@ -12,7 +12,7 @@ StepColumnMapping the user saves once per instrument.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ import pandas as pd
 
 from ._zip import DEFAULT_LIMITS, verify_archive
 from .errors import ParseError, file_label
-from .mapped import MappingError
+from .mapping_record import StoredMapping
 from .potential_steps import MAPPED, changes, finish, ids_from_boundaries
 from .potential_steps_text import numeric_columns, read_lines, split_header
 
@@ -32,7 +32,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 
 @dataclass(frozen=True)
-class StepColumnMapping:
+class StepColumnMapping(StoredMapping):
     """Where a generic table keeps time, potential and current (and optionally the step
     number and the set potential), and in which units."""
 
@@ -49,38 +49,17 @@ class StepColumnMapping:
     header_row: int = 0
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            if f.name != "header_row" and not isinstance(getattr(self, f.name), str):
-                raise MappingError(f"{f.name} must be text")
-        for label, value, allowed in (
-            ("time_unit", self.time_unit, tuple(TIME_UNITS)),
-            ("potential_unit", self.potential_unit, tuple(POTENTIAL_UNITS)),
-            ("current_unit", self.current_unit, tuple(CURRENT_UNITS)),
-            ("oxidation_current", self.oxidation_current, OXIDATION_SIGNS),
-        ):
-            if value not in allowed:
-                raise MappingError(f"{label} must be one of {', '.join(allowed)}, not {value!r}")
-        for label in ("name", "time_column", "potential_column", "current_column"):
-            if not getattr(self, label).strip():
-                raise MappingError(f"{label} is required")
-        if isinstance(self.header_row, bool) or not isinstance(self.header_row, int):
-            raise MappingError("header_row must be a whole number")
-        if not 0 <= self.header_row <= 1000:
-            raise MappingError("header_row must be between 0 and 1000")
-
-    @classmethod
-    def from_dict(cls, data: dict, *, name: str) -> StepColumnMapping:
-        """The mapping from its stored JSON (unknown keys refused, `name` given apart)."""
-        if not isinstance(data, dict):
-            raise MappingError("the mapping must be a JSON object")
-        unknown = sorted(set(data) - ({f.name for f in fields(cls)} - {"name"}))
-        if unknown:
-            raise MappingError(f"unknown mapping keys: {', '.join(unknown)}")
-        return cls(name=name, **{k: ("" if v is None else v) for k, v in data.items()})
-
-    def to_dict(self) -> dict:
-        """The stored JSON (without the name)."""
-        return {k: v for k, v in asdict(self).items() if k != "name"}
+        self._check_text()
+        self._check_choices(
+            (
+                ("time_unit", tuple(TIME_UNITS)),
+                ("potential_unit", tuple(POTENTIAL_UNITS)),
+                ("current_unit", tuple(CURRENT_UNITS)),
+                ("oxidation_current", OXIDATION_SIGNS),
+            )
+        )
+        self._check_required(("name", "time_column", "potential_column", "current_column"))
+        self._check_header_row(most=1000)
 
     def columns(self) -> dict[str, str]:
         """quantity -> column name, for the columns this mapping uses."""
