@@ -21,7 +21,9 @@ from django.conf import settings
 
 from characterization.jobs.models import AnalysisJob, JobStatus
 from characterization.models import CoinCell, Electrode, Measurement
+from lims.models import Sample, StockCorrection
 from lims.rocrate import CrateAction, CrateFile, CrateValue, flatten, safe_name
+from lims.stock_queries import with_stock
 from synthesis.models import Batch, Lot
 
 ANALYSIS_PAYLOAD = "kiln-analysis-1"  # the "format" key of an analysis result's JSON file
@@ -39,7 +41,7 @@ class Content:
 def sample_content(sample_ids: list[int]) -> dict[int, Content]:
     """sample id -> what the records of synthesis and characterization say about it."""
     content: dict[int, Content] = defaultdict(Content)
-    for gather in (_batches, _lots, _electrodes, _cells, _measurements, _analyses):
+    for gather in (_batches, _lots, _stock, _electrodes, _cells, _measurements, _analyses):
         gather(sample_ids, content)
     return content
 
@@ -137,6 +139,26 @@ def _lots(sample_ids: list[int], content: dict[int, Content]) -> None:
             "lot_number": lot.lot_number, "purity_percent": lot.purity_percent,
             "received_on": _iso(lot.received_on), "expires_on": _iso(lot.expires_on),
             "amount_unit": lot.amount_unit,
+        })  # fmt: skip
+
+
+def _stock(sample_ids: list[int], content: dict[int, Content]) -> None:
+    """A tracked powder's stock (grams at the start, drawn, corrected, left) and each correction
+    with who, when and why: what lims.eln_import needs to give the same stock back."""
+    tracked = with_stock(Sample.objects.filter(pk__in=sample_ids)).filter(
+        stock_initial_g__isnull=False
+    )
+    corrections = defaultdict(list)
+    for c in StockCorrection.objects.filter(sample_id__in=sample_ids).select_related("by"):
+        corrections[c.sample_id].append(c)
+    for row in tracked.values("pk", "stock_initial_g", "stock_drawn_g", "stock_corrected_g",
+                              "stock_left_g"):  # fmt: skip
+        done = sorted(corrections[row["pk"]], key=lambda c: (c.at, c.id))
+        content[row["pk"]].values += values_of("stock", {
+            "initial_g": row["stock_initial_g"], "drawn_g": row["stock_drawn_g"],
+            "corrected_g": row["stock_corrected_g"], "left_g": row["stock_left_g"],
+            "corrections": [{"delta_g": c.delta_g, "reason": c.reason, "by": _username(c.by),
+                             "at": _iso(c.at)} for c in done],
         })  # fmt: skip
 
 

@@ -11,8 +11,10 @@ break every label and notebook that cites the old ones. The imported codes advan
 registry's counters, so a new sample never takes one of them.
 
 Not recreated as records: batches, lots, electrodes and cells (their numbers stay in the
-archive's PropertyValues and plan files). People: an owner or operator is the user with that
-username when there is one, else nobody (the report names the missing usernames).
+archive's PropertyValues and plan files). A powder's stock comes back the same: its starting
+grams become the sample's entered amount (the batch that gave the yield is not recreated), its
+corrections are added again with who, when and why. People: an owner or operator is the user
+with that username when there is one, else nobody (the report names the missing usernames).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from characterization.models import Measurement, MeasurementFile, RawFile
 from characterization.services import raw_file_store
 from lims.eln_checks import CHUNK, eln_problems
 from lims.eln_content import ANALYSIS_PAYLOAD
-from lims.models import Project, Sample, SampleCodeCounter, SampleEdge
+from lims.models import Project, Sample, SampleCodeCounter, SampleEdge, StockCorrection
 from lims.rocrate import KILN_FORMAT, METADATA, crate_nodes, made_by_kiln, refs, unflatten
 
 CODE = re.compile(r"^([A-Z]+)-(\d{4})-(\d+)$")
@@ -169,6 +171,8 @@ def _write(
         report.edges += _edges(sample, created, report)
     _advance_counters(list(created))
     for sample in samples:
+        _stock(sample, created[sample.code], users, user, report)
+    for sample in samples:
         if sample.values.get("measurement.type"):
             _measurement(zf, root, sample, created, users, user, report, dry_run=dry_run)
     return report
@@ -226,6 +230,24 @@ def _edges(sample: _Sample, created: dict[str, Sample], report: ImportReport) ->
         )  # fmt: skip
         count += 1
     return count
+
+
+def _stock(sample: _Sample, row: Sample, users: dict, user, report: ImportReport) -> None:
+    initial = sample.values.get("stock.initial_g")
+    if initial is None:
+        return
+    Sample.objects.filter(pk=row.pk).update(initial_mass_g=initial)
+    corrections = unflatten(sample.values, "stock.corrections")
+    for c in corrections if isinstance(corrections, list) else list(corrections.values()):
+        by = users["by_name"].get(c.get("by", "")) or user
+        if by is None:
+            report.notes.append(f"{sample.code}: a stock correction by {c.get('by')} left out "
+                                "(no such user here, and no importing user)")  # fmt: skip
+            continue
+        StockCorrection.objects.create(
+            sample=row, delta_g=c["delta_g"], reason=c["reason"], by=by,
+            at=datetime.fromisoformat(c["at"]),
+        )  # fmt: skip
 
 
 def _advance_counters(codes: list[str]) -> None:

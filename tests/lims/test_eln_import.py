@@ -17,9 +17,11 @@ from characterization import storage
 from characterization.jobs.models import AnalysisJob, AnalysisResult
 from characterization.models import CoinCell, Electrode, Measurement, RawFile
 from lims.eln_import import ElnImportError, eln_import
-from lims.models import Sample, SampleCodeCounter, SampleEdge
+from lims.models import Sample, SampleCodeCounter, SampleEdge, StockCorrection
 from lims.sample_queries import sample_lineage
 from lims.services import sample_register
+from lims.stock_queries import with_stock
+from lims.stock_services import stock_correct
 from synthesis.models import Batch, Lot
 from tests.lims.test_eln_validation import build_lineage, export
 
@@ -51,6 +53,15 @@ def snapshot(codes: set[str]) -> dict:
         "results": sorted(
             (j.measurement.sample.code, j.definition.name, j.raw_file.sha256, _result(j.result))
             for j in jobs
+        ),
+        "stock": {
+            s.code: (s.stock_initial_g, s.stock_drawn_g, s.stock_corrected_g, s.stock_left_g)
+            for s in with_stock(samples) if s.stock_initial_g is not None
+        },
+        "corrections": sorted(
+            (c.sample.code, c.delta_g, c.reason, c.by.username, c.at)
+            for c in StockCorrection.objects.filter(sample__code__in=codes).select_related(
+                "sample", "by")
         ),
     }  # fmt: skip
 
@@ -88,6 +99,7 @@ def forget(codes: set[str]) -> None:
     Batch.objects.filter(product__code__in=codes).delete()
     Lot.objects.filter(sample__code__in=codes).delete()
     SampleEdge.objects.filter(child__code__in=codes).delete()
+    StockCorrection.objects.filter(sample__code__in=codes).delete()
     Sample.objects.filter(code__in=codes).delete()
     SampleCodeCounter.objects.update(last=0)  # a Kiln that never numbered these
     for folder in ("raw", "results"):
@@ -97,6 +109,8 @@ def forget(codes: set[str]) -> None:
 @pytest.fixture
 def exported(chemist, manager, tmp_path):
     lineage = build_lineage(chemist, manager)
+    stock_correct(sample=lineage.lmno.product, user=chemist, delta_g=-0.25,
+                  reason="0.25 g taken for XRD")  # fmt: skip
     codes = {s.code for s in sample_lineage(lineage.cell.sample).samples.values()}
     path = export(lineage, chemist, tmp_path / "export.eln")
     return path, codes
@@ -106,6 +120,11 @@ def test_an_exported_lineage_comes_back_identical(exported, chemist):
     path, codes = exported
     before = snapshot(codes)
     assert len(before["samples"]) == len(codes) and before["measurements"] and before["results"]
+    # 9.42 g made, what the coating weighed drawn, 0.25 g taken for XRD: the rest comes back
+    ((powder, *_),) = before["corrections"]
+    initial, drawn, corrected, left = before["stock"][powder]
+    assert (initial, corrected) == (9.42, -0.25) and 1.9 < drawn < 2.1
+    assert left == pytest.approx(9.42 - drawn - 0.25, abs=1e-9)
     forget(codes)
     assert not Sample.objects.filter(code__in=codes).exists()
 
