@@ -7,6 +7,7 @@ and end in a unique column so that the cursor is stable."""
 
 from __future__ import annotations
 
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 
@@ -15,6 +16,14 @@ class KilnCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 1000
     ordering = ("-created_at", "-id")
+
+    def decode_cursor(self, request):
+        try:
+            return super().decode_cursor(request)
+        except NotFound:  # DRF's answer to a forged or damaged cursor
+            raise ValidationError(
+                {"cursor": ["not a cursor this list gave; follow next/previous"]}
+            ) from None
 
 
 def cursor_pagination(*ordering: str) -> type[KilnCursorPagination]:
