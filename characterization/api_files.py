@@ -32,6 +32,10 @@ class FileOut(serializers.Serializer):
     size_bytes = serializers.IntegerField()
     stored = serializers.BooleanField(help_text="new content (false: already stored once)")
     linked = serializers.BooleanField(help_text="newly added to this measurement")
+    instrument_metadata = serializers.JSONField(
+        help_text="what the file says of its test (a Neware .ndax: active mass, channel, start "
+        "time, step program, warnings); {} for other files"
+    )
 
 
 class FilesOut(serializers.Serializer):
@@ -62,7 +66,8 @@ class MeasurementFilesView(APIView):
             return errors_response(exc.message_dict)
         files = [
             {"name": o.uploaded_name, "sha256": o.raw_file.sha256,
-             "size_bytes": o.raw_file.size_bytes, "stored": o.stored, "linked": o.linked}
+             "size_bytes": o.raw_file.size_bytes, "stored": o.stored, "linked": o.linked,
+             "instrument_metadata": o.raw_file.instrument_metadata}
             for o in outcomes
         ]  # fmt: skip
         body = FilesOut({"measurement": code, "files": files}).data

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from characterization import storage
+from characterization import ndax_checks, storage
 from characterization.analysis.electrode import (
     LAB_ONE_C_MA_PER_G,
     disc_metrics,
@@ -532,6 +532,7 @@ def _raw_file_row(staged: storage.Staged, *, name: str, upload, uploaded_by):
                 detected_format=verdict.format,
                 read_state=verdict.state,
                 read_message=verdict.message[:2000],
+                instrument_metadata=ndax_checks.metadata_for_stored(staged.path, verdict.format),
                 uploaded_by=uploaded_by,
             )
     except IntegrityError:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from characterization import file_states, forms, queries, services, storage
+from characterization import file_states, forms, ndax_checks, queries, services, storage
 from characterization.jobs.result_warnings import cell_warnings
 from characterization.models import CoinCell, Electrode, Measurement, RawFile
 from lims import rules
@@ -230,12 +230,14 @@ def measurement_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _measurement_context(measurement: Measurement, *, files_form, refinement_form) -> dict:
+    cell, file_rows = queries.cell_of(measurement.subject), file_states.file_rows(measurement)
     return {
         "measurement": measurement,
-        "cell": queries.cell_of(measurement.subject),
+        "cell": cell,
         "conditions": queries.condition_rows(measurement),
         "links": list(measurement.files.all()),
-        "file_rows": file_states.file_rows(measurement),
+        "file_rows": file_rows,
+        "ndax_panels": ndax_checks.ndax_panels(file_rows, cell),
         "refinements": list(measurement.refinements.all()),
         "files_form": files_form,
         "refinement_form": refinement_form,

@@ -127,6 +127,14 @@ class RawFile(models.Model):
     read_message = models.TextField(
         blank=True, editable=False, help_text="What Kiln made of the file, in a sentence."
     )
+    instrument_metadata = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="What the file says about its test, read on upload (a Neware .ndax: active "
+        "mass, channel, start time, step program; see characterization.ndax_checks); "
+        "empty for other files.",
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
