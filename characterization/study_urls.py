@@ -8,5 +8,5 @@ app_name = "study"
 
 urlpatterns = [
     path("", study_views.study_page, name="index"),
-    re_path(r"^export\.(?P<fmt>csv|xlsx)$", study_views.study_export, name="export"),
+    re_path(r"^export\.(?P<fmt>[a-z]+)$", study_views.study_export, name="export"),
 ]

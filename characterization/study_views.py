@@ -1,5 +1,6 @@
-"""The study comparison page and its CSV/Excel export: groups given as `?group=Name:selector`
-side by side, one row per metric (rules in characterization.analysis.study). Reads only.
+"""The study comparison page and its CSV/Excel/Parquet export: groups given as
+`?group=Name:selector` side by side, one row per metric (rules in
+characterization.analysis.study). Reads only.
 
 The form builds the groups from rows of (name, how, value) and redirects to the canonical
 `?group=` address, which can be bookmarked, shared and passed to the export and the API.
@@ -8,7 +9,6 @@ The form builds the groups from rows of (name, how, value) and redirects to the 
 from __future__ import annotations
 
 import datetime
-import io
 import re
 from functools import wraps
 from itertools import zip_longest
@@ -22,11 +22,10 @@ from django.views.decorators.http import require_GET
 
 from characterization import study_queries
 from characterization.analysis import study
-from lims import rules, tabular
+from lims import downloads, rules
 
 # Reading the study needs a role (lims.rules): what it reads are analysis results.
 READ_TARGET = "jobs.analysisresult"
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORM_ROWS = 3
 BY_CHOICES = (
     ("samples", "ancestor samples (codes)"),
@@ -122,26 +121,21 @@ def study_page(request: HttpRequest) -> HttpResponse:
 
 @read_required
 def study_export(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The table as CSV (one row per metric, per group mean, sd, n, min, max and the results
-    behind), or as a workbook with that sheet, one row per sample value, and the left-out."""
+    """The table as CSV or Parquet (one row per metric, per group mean, sd, n, min, max and the
+    results behind), or as a workbook with that sheet, one row per sample value, and the
+    left-out."""
+    downloads.fmt_or_404(fmt)
     try:
         data = study_queries.table_data(study_queries.study_table(request.GET.getlist("group")))
     except study.StudyInputError as exc:
         return HttpResponse(
             "\n".join(exc.messages), status=400, content_type="text/plain; charset=utf-8"
         )
-    stem = f"kiln-study-{datetime.date.today():%Y-%m-%d}"
-    if fmt == "csv":
-        return _attachment(tabular.write_csv(*wide_table(data)), f"{stem}.csv", "text/csv")
-    sheets = [("study", *wide_table(data)), ("values", *values_table(data))]
-    sheets.append(("left out", *left_out_table(data)))
-    return _attachment(workbook(sheets), f"{stem}.xlsx", XLSX_TYPE)
-
-
-def _attachment(content: bytes, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    more = [("values", *values_table(data)), ("left out", *left_out_table(data))]
+    return downloads.table_response(
+        fmt, *wide_table(data), stem=f"kiln-study-{datetime.date.today():%Y-%m-%d}",
+        title="study", more_sheets=more if fmt == "xlsx" else (), stream=False,
+    )  # fmt: skip
 
 
 def _sources(results: list[dict]) -> str:
@@ -184,26 +178,3 @@ def left_out_table(data: dict) -> tuple[list[str], list[list[object]]]:
         for item in data["left_out"]
     ]  # fmt: skip
     return header, rows
-
-
-def workbook(sheets: list[tuple]) -> bytes:
-    """An .xlsx of (title, header, rows) sheets through lims.tabular when it writes several
-    sheets (with formulas neutralised); otherwise every text cell is written as a string."""
-    out = io.BytesIO()
-    write_workbook = getattr(tabular, "write_workbook", None)
-    if write_workbook is not None:
-        write_workbook(out, sheets)
-        return out.getvalue()
-    from openpyxl import Workbook
-
-    book = Workbook()
-    book.remove(book.active)
-    for title, header, rows in sheets:
-        sheet = book.create_sheet(title[:31])
-        for r, line in enumerate([header, *rows], start=1):
-            for c, value in enumerate(line, start=1):
-                cell = sheet.cell(r, c, "" if value is None else value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # text, never a formula
-    book.save(out)
-    return out.getvalue()

@@ -3,14 +3,17 @@ section's are characterization.jobs.urls)."""
 
 from django.urls import path, re_path
 
-from characterization import correction_views, harvest_views, impedance_views, views
+from characterization import correction_views, downloads, harvest_views, impedance_views, views
 from characterization.bdf_views import bdf_download
+from lims.downloads import export_path
 
 BDF_FILE = r"^(?P<code>[^/]+)/files/(?P<sha256>[0-9a-f]{64})/"  # + the export's name
 CYCLES_CSV, CYCLES_PQ = {"fmt": "csv", "part": "cycles"}, {"fmt": "parquet", "part": "cycles"}
 
 cells_urlpatterns = [
     path("", views.cells_index, name="index"),
+    export_path("", downloads.cells_download, "export"),  # export.csv|xlsx|parquet
+    export_path("electrodes/", downloads.electrodes_download, "electrodes-export"),
     path("electrodes/new/", views.electrode_new, name="electrode-new"),
     path("electrodes/slurry/", views.slurry_preview, name="slurry-preview"),
     path("electrodes/<str:code>/", views.electrode_detail, name="electrode"),
@@ -24,6 +27,8 @@ cells_urlpatterns = [
 
 measurements_urlpatterns = [
     path("", views.measurements_index, name="index"),
+    export_path("", downloads.measurements_download, "export"),
+    export_path("unplaced/", downloads.unplaced_download, "unplaced-export"),
     path("new/", views.measurement_new, name="new"),
     path("unplaced/", harvest_views.unplaced_index, name="unplaced"),
     path("unplaced/assign/", harvest_views.unplaced_assign, name="unplaced-assign"),

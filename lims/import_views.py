@@ -3,14 +3,17 @@ files and lists go to the worker (lims.transfers): the request only saves and qu
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
-from lims import rules, sample_import, tabular, transfers
+from lims import downloads, rules, sample_import, tabular, transfers
+from lims.models import Sample
 
 
 class SampleImportForm(forms.Form):
@@ -60,21 +63,26 @@ def sample_import_view(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def sample_export_view(request: HttpRequest, fmt: str) -> HttpResponse:
-    """The sample list as filtered on the page, in the import columns; a long list is offered
-    as a file the worker writes (lims.transfers)."""
+    """The sample list as filtered on the page, in the import columns. A long list is offered as
+    a CSV or Excel file the worker writes (lims.transfers); Parquet is streamed in the request,
+    the samples read a chunk at a time."""
+    downloads.fmt_or_404(fmt)
     filters = {k: request.GET.get(k, "").strip() for k in transfers.SAMPLE_FILTERS}
     qs = transfers.samples_for_export(filters)
     count = qs.count()
-    if count > transfers.export_sync_rows():
+    small = count <= transfers.export_sync_rows()
+    if not small and fmt in transfers.FORMATS:
         context = {"count": count, "filters": filters, "fmt": fmt}
         return render(request, "lims/transfer_samples_offer.html", context)
-    rows = sample_import.export_rows(qs)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if fmt == "xlsx":
-        content = tabular.write_xlsx(sample_import.columns(), rows, title="samples")
-        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        content, mime = tabular.write_csv(sample_import.columns(), rows), "text/csv; charset=utf-8"
-    response = HttpResponse(content, content_type=mime)
-    response["Content-Disposition"] = f'attachment; filename="kiln-samples-{stamp}.{fmt}"'
-    return response
+    rows = sample_import.export_rows(qs) if small else _chunked_rows(qs)
+    stem = downloads.stamped("samples")
+    return downloads.table_response(
+        fmt, sample_import.columns(), rows, stem=stem, title="samples", stream=not small
+    )
+
+
+def _chunked_rows(qs: QuerySet[Sample]) -> Iterator[list[str]]:
+    pks = list(qs.values_list("pk", flat=True))
+    for start in range(0, len(pks), transfers.CHUNK_ROWS):
+        chunk = Sample.objects.filter(pk__in=pks[start : start + transfers.CHUNK_ROWS])
+        yield from sample_import.export_rows(chunk.order_by("code"))

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from synthesis import correction_views, views
+from lims.downloads import export_path
+from synthesis import correction_views, downloads, views
 
 app_name = "synthesis"
 
@@ -28,4 +29,9 @@ urlpatterns = [
     path("chemicals/new/", views.chemical_new, name="chemical_new"),
     path("lots/", views.lot_list, name="lot_list"),
     path("lots/new/", views.lot_new, name="lot_new"),
+    # each list as CSV, Excel or Parquet (export.csv|xlsx|parquet), under the page's filters
+    export_path("batches/", downloads.batches_download, "batches_export"),
+    export_path("recipes/", downloads.recipes_download, "recipes_export"),
+    export_path("chemicals/", downloads.chemicals_download, "chemicals_export"),
+    export_path("lots/", downloads.lots_download, "lots_export"),
 ]

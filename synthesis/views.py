@@ -438,8 +438,8 @@ def chemical_new(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def lot_list(request: HttpRequest) -> HttpResponse:
-    chemical_id = request.GET.get("chemical")
-    chemical = Chemical.objects.filter(pk=chemical_id).first() if chemical_id else None
+    chemical_id = request.GET.get("chemical", "").strip()
+    chemical = Chemical.objects.filter(pk=chemical_id).first() if chemical_id.isdigit() else None
     lots = queries.lot_list(
         chemical_id=chemical.pk if chemical else None, include_empty=bool(request.GET.get("empty"))
     )

@@ -1,46 +1,88 @@
-"""Downloads of results: a result table (the stored CSV, or a workbook with the warnings),
-and the warnings of a job, a measurement's latest results or a cell's."""
+"""Downloads of results: a result table (the stored CSV, Parquet, or a workbook with the
+warnings), the job list, and the warnings of a job, a measurement's latest results or a cell's."""
 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from characterization.jobs import queries, result_warnings
+from characterization.jobs.forms import JobFilterForm
 from characterization.jobs.measurement_views import measurement_or_404
 from characterization.jobs.models import AnalysisJob
 from characterization.jobs.views import job_or_404
-from lims import tabular
+from lims import downloads, tabular
+from lims.downloads import value
 from lims.models import Sample, SampleKind
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INTEGER = re.compile(r"-?[0-9]+")
+JOB_COLUMNS = (
+    "job", "status", "analysis", "kind", "kind_version", "sample", "sample_kind", "measurement",
+    "file", "sha256", "progress_percent", "progress_message", "queued_at", "finished_at",
+    "worker", "voided_at", "void_reason",
+)  # fmt: skip
 
 
 @require_GET
 def job_table_download(request: HttpRequest, pk: int, name: str, fmt: str) -> HttpResponse:
-    """A result table as the stored CSV, or as an Excel workbook made from it with the
-    result's plausibility warnings on a second sheet ("warnings")."""
+    """A result table as the stored CSV (streamed, no BOM), as Parquet (numbers typed), or as
+    an Excel workbook made from it with the result's plausibility warnings on a second sheet
+    ("warnings")."""
+    downloads.fmt_or_404(fmt)
     job = job_or_404(pk)
     path = queries.artifact_file(job.result, name) if job.result else None
     if path is None:
         raise Http404(f"job {pk} has no table {name}")
-    stem = _stem(job, name)
     header, rows = _stored_table(path)
-    if fmt == "csv":  # the stored table, streamed, every cell safe to open in a spreadsheet
-        response = StreamingHttpResponse(
-            tabular.csv_chunks(header, rows, bom=False), content_type="text/csv"
-        )
-        response["Content-Disposition"] = f'attachment; filename="{stem}.csv"'
-        return response
-    warning_header, warning_rows = result_warnings.warning_table([job])
-    out = io.BytesIO()
-    tabular.write_workbook(out, [(name, header, rows), ("warnings", warning_header, warning_rows)])
-    return _attachment(out.getvalue(), f"{stem}.xlsx", XLSX_TYPE)
+    more = []
+    if fmt == "xlsx":
+        more = [("warnings", *result_warnings.warning_table([job]))]
+    elif fmt == "parquet":
+        rows = (_typed(row) for row in rows)
+    return downloads.table_response(
+        fmt, header, rows, stem=_stem(job, name), title=name, more_sheets=more, bom=False,
+        stream=fmt != "xlsx",
+    )  # fmt: skip
+
+
+def _typed(row: list[str]) -> list[object]:
+    """A stored row (text) with its numbers as numbers, for typed Parquet columns: only where
+    the number reads back as exactly the stored text ("3.0" stays text, and so its column)."""
+    return [_number(v) for v in row]
+
+
+def _number(text: str) -> object:
+    if text == "":
+        return None
+    try:
+        number = int(text) if INTEGER.fullmatch(text) else float(text)
+    except ValueError:
+        return text
+    return number if tabular.cell_text(number) == text else text
+
+
+@require_GET
+def jobs_download(request: HttpRequest, fmt: str) -> HttpResponse:
+    """The job list as filtered on its page (status, search, void): every matching row."""
+    downloads.fmt_or_404(fmt)
+    filters = JobFilterForm(request.GET or None).filters()
+    rows = downloads.every_row(queries.jobs_matching(filters), _job_row)
+    stem = downloads.stamped("jobs")
+    return downloads.table_response(fmt, JOB_COLUMNS, rows, stem=stem, title="jobs")
+
+
+def _job_row(job: AnalysisJob) -> list[object]:
+    m, raw = job.measurement, job.raw_file
+    return [
+        job.pk, job.status, job.definition.name, job.kind, job.kind_version, m.subject.code,
+        m.subject.kind, m.sample.code, raw.original_name, raw.sha256, job.progress_percent,
+        job.progress_message, value(job.enqueued_at), value(job.finished_at), job.worker,
+        value(job.voided_at or m.voided_at), job.void_reason or m.void_reason,
+    ]  # fmt: skip
 
 
 def _stored_table(path) -> tuple[list[str], Iterator[list[str]]]:

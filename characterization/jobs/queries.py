@@ -48,7 +48,8 @@ class JobFilters:
     void: bool = False  # list void jobs (and the jobs of void measurements) too
 
 
-def jobs_for_index(filters: JobFilters) -> list[AnalysisJob]:
+def jobs_matching(filters: JobFilters) -> QuerySet[AnalysisJob]:
+    """The job list's rows as filtered (status, search, void), newest first, all of them."""
     rows = jobs().defer("result__summary", "result__figures")
     if not filters.void:
         rows = rows.filter(voided_at__isnull=True, measurement__voided_at__isnull=True)
@@ -64,7 +65,11 @@ def jobs_for_index(filters: JobFilters) -> list[AnalysisJob]:
             | Q(definition__name__icontains=q)
             | Q(raw_file__sha256__startswith=q.lower())
         )
-    return list(rows[:LIST_LIMIT])
+    return rows
+
+
+def jobs_for_index(filters: JobFilters) -> list[AnalysisJob]:
+    return list(jobs_matching(filters)[:LIST_LIMIT])
 
 
 def status_counts() -> dict[str, int]:

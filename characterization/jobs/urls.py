@@ -4,9 +4,11 @@ from django.urls import path, re_path
 
 from characterization import correction_views
 from characterization.jobs import downloads, measurement_views, views
+from lims.downloads import export_path
 
 urlpatterns = [
     path("", views.jobs_index, name="index"),
+    export_path("", downloads.jobs_download, "export"),  # export.csv|xlsx|parquet
     path("compare/", views.compare, name="compare"),
     path("<int:pk>/", views.job_detail, name="detail"),
     path("<int:pk>/cancel/", views.job_cancel, name="cancel"),
@@ -14,7 +16,7 @@ urlpatterns = [
     path("<int:pk>/void/", correction_views.job_void, name="void"),
     path("<int:pk>/result/void/", correction_views.result_void, name="result-void"),
     re_path(
-        r"^(?P<pk>[0-9]+)/tables/(?P<name>[A-Za-z0-9_-]+)\.(?P<fmt>csv|xlsx)$",
+        r"^(?P<pk>[0-9]+)/tables/(?P<name>[A-Za-z0-9_-]+)\.(?P<fmt>[a-z]+)$",
         downloads.job_table_download,
         name="table",
     ),
