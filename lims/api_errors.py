@@ -15,6 +15,11 @@ def errors_response(errors: dict[str, list[str]], code: int = 400) -> Response:
 
 def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error detail -> {"field" or "parent[0].child": [messages]}."""
+    if isinstance(detail, dict) and detail and all(isinstance(k, int) for k in detail):
+        out = {}  # a list's item errors, keyed by index (DRF 3.18's ListField/ListSerializer)
+        for index, value in sorted(detail.items()):
+            out.update(_flatten(value, f"{prefix}[{index}]"))
+        return out
     if isinstance(detail, dict):
         out: dict[str, list[str]] = {}
         for key, value in detail.items():
