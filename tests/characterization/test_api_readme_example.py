@@ -16,29 +16,18 @@ from lims.token_services import api_token_create
 from tests.characterization.factories import CellFactory
 from tests.characterization.test_jobs import NW4, cycler_upload, record, run_all
 
-# The README's snippet, word for word (only KILN, TOKEN and CELL are set by the test).
-README_SNIPPET = """
-import io
+ROOT = Path(__file__).resolve().parents[2]
 
-import pandas as pd
-import requests
 
-api = requests.Session()
-api.headers["Authorization"] = f"Token {TOKEN}"
-
-# the cell's newest cycling summary names its measurement
-jobs = api.get(f"{KILN}/api/v1/jobs/", params={
-    "cell": CELL, "kind": "cycling_summary", "status": "succeeded", "limit": 1,
-}).json()["results"]
-measurement = jobs[0]["measurement"]
-
-# the latest result in use of that analysis lists its tables with their URLs
-result = api.get(f"{KILN}/api/v1/measurements/{measurement}/results/cycling_summary").json()
-table = next(t for t in result["tables"] if t["name"] == "cycle_summary")
-cycles = pd.read_parquet(io.BytesIO(api.get(table["parquet"]).content))
-same = pd.read_csv(io.BytesIO(api.get(table["csv"]).content))  # or as CSV
-print(cycles[["cycle", "discharge_capacity_mah_g", "coulombic_efficiency"]])
-"""
+def readme_snippet() -> str:
+    """The ```python block of the README's "Using the API", without its first lines that set
+    KILN, TOKEN and CELL (the test sets those)."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Using the API", 1)[1]
+    block = section.split("```python\n", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    assert [line.split(" =")[0] for line in lines[:3]] == ["KILN", "TOKEN", "CELL"]
+    return "\n".join(lines[3:])
 
 
 @pytest.fixture(autouse=True)
@@ -58,7 +47,7 @@ def test_the_readme_example_loads_a_cells_per_cycle_table_into_pandas(live_serve
     _, key = api_token_create(user=chemist, name="notebook", scope=TokenScope.READ, expires_at=None)
 
     names = {"KILN": live_server.url, "TOKEN": key, "CELL": cell.code}
-    exec(compile(README_SNIPPET, "README.md", "exec"), names)  # noqa: S102 (our own text)
+    exec(compile(readme_snippet(), "README.md", "exec"), names)  # noqa: S102 (our own text)
 
     job = measurement.analysis_jobs.get(kind="cycling_summary")
     artifact = job.result.artifact("cycle_summary")
