@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import connection
+from django.db.models.expressions import RawSQL
 
 from lims.models import SampleEdge
 
@@ -46,6 +47,15 @@ WITH RECURSIVE walk(id) AS (
 )
 SELECT id FROM walk
 """
+
+
+def descendants_subquery(seed_queryset) -> RawSQL:
+    """The ids of `seed_queryset`'s samples and everything below them, as a subquery for
+    `filter(pk__in=...)`: the walk runs inside the list's own query, so a filter matching
+    thousands of samples sends no id list back and forth."""
+    seed_sql, params = seed_queryset.order_by().values("pk").query.sql_with_params()
+    sql = _WALK_MANY.format(seed=seed_sql, edges=_EDGES, this="parent_id", next="child_id")
+    return RawSQL(sql, params)
 
 
 def descendants_of_queryset(seed_queryset, include_seed: bool = True) -> set[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from simple_history.models import HistoricalRecords
 
 from lims.validators import bound_q, bounded
@@ -78,7 +79,13 @@ class Sample(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["kind", "-created_at"])]
+        indexes = [
+            # the API's cursor pages and the list page: newest first, all kinds or one kind
+            models.Index(fields=["-created_at", "-id"], name="sample_newest_first"),
+            models.Index(fields=["kind", "-created_at", "-id"], name="sample_kind_newest_first"),
+            # sample_by_code looks codes up in any case (code__iexact)
+            models.Index(Upper("code"), name="sample_code_upper"),
+        ]
         constraints = [
             models.CheckConstraint(condition=~models.Q(code=""), name="sample_code_not_empty"),
             models.CheckConstraint(

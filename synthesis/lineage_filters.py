@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from lims import sample_filters
-from lims.lineage import descendants_of_queryset
+from lims.lineage import descendants_subquery
 from lims.models import Sample
 from synthesis.models import Batch, Recipe
 
@@ -21,7 +21,7 @@ WT_PERCENT_TOLERANCE = 1e-6
 
 def _made_from_batches(queryset: QuerySet, batches: QuerySet) -> QuerySet:
     products = Sample.objects.filter(pk__in=batches.filter(product__isnull=False).values("product"))
-    return queryset.filter(pk__in=descendants_of_queryset(products))
+    return queryset.filter(pk__in=descendants_subquery(products))
 
 
 def _number(value: str, label: str) -> float:
