@@ -4,20 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('characterization', '0010_harvest'),
+        ("characterization", "0010_harvest"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalrawfile',
-            name='instrument_metadata',
-            field=models.JSONField(blank=True, default=dict, editable=False, help_text='What the file says about its test, read on upload (a Neware .ndax: active mass, channel, start time, step program; see characterization.ndax_checks); empty for other files.'),
+            model_name="historicalrawfile",
+            name="instrument_metadata",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                editable=False,
+                help_text="What the file says about its test, read on upload (a Neware .ndax: active mass, channel, start time, step program; see characterization.ndax_checks); empty for other files.",
+            ),
         ),
         migrations.AddField(
-            model_name='rawfile',
-            name='instrument_metadata',
-            field=models.JSONField(blank=True, default=dict, editable=False, help_text='What the file says about its test, read on upload (a Neware .ndax: active mass, channel, start time, step program; see characterization.ndax_checks); empty for other files.'),
+            model_name="rawfile",
+            name="instrument_metadata",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                editable=False,
+                help_text="What the file says about its test, read on upload (a Neware .ndax: active mass, channel, start time, step program; see characterization.ndax_checks); empty for other files.",
+            ),
         ),
     ]
