@@ -101,15 +101,18 @@ def harvest_file_receive(*, upload, received: Received, user) -> HarvestOutcome:
         _fail("size", f"size: {received.size_bytes} bytes announced, {upload.size} received")
     if _sha256_of(upload) != sha256:
         _fail("sha256", "sha256: the file received does not hash to it (changed while sent?)")
-    harvested = _locked_file(received.source.strip(), path)
-    known = harvested.versions.filter(raw_file__sha256=sha256).order_by("-version").first()
-    if known is not None:
-        return HarvestOutcome(HarvestStatus.DUPLICATE, harvested.measurement, sha256, known.version)
+    harvested = _locked_file(received.source.strip(), path, received.channel)
+    numbers = harvested.versions.aggregate(  # one query: this content's version, the newest
+        known=Max("version", filter=Q(raw_file__sha256=sha256)), newest=Max("version")
+    )
+    if numbers["known"] is not None:
+        return HarvestOutcome(
+            HarvestStatus.DUPLICATE, harvested.measurement, sha256, numbers["known"]
+        )
     raw, _ = raw_file_store(upload=upload, uploaded_by=user)
-    newest = harvested.versions.aggregate(newest=Max("version"))["newest"] or 0
     version = HarvestVersion.objects.create(
         harvested_file=harvested,
-        version=newest + 1,
+        version=(numbers["newest"] or 0) + 1,
         raw_file=raw,
         file_mtime=file_time,
         uploaded_by=user,
@@ -129,13 +132,14 @@ def harvest_file_receive(*, upload, received: Received, user) -> HarvestOutcome:
     return HarvestOutcome(HarvestStatus.STORED, harvested.measurement, sha256, version.version)
 
 
-def _locked_file(source: str, path: str) -> HarvestedFile:
-    """The (source, path)'s row, created if missing, locked until the transaction ends (two
-    uploads of one file queue here: versions are numbered one after the other)."""
+def _locked_file(source: str, path: str, channel: str) -> HarvestedFile:
+    """The (source, path)'s row, created if missing (with the channel sent), locked until the
+    transaction ends (two uploads of one file queue here: versions are numbered one after the
+    other)."""
     if not source:
         _fail("source", "source: name the harvester (its PC)")
     HarvestedFile.objects.bulk_create(
-        [HarvestedFile(source=source, path=path)], ignore_conflicts=True
+        [HarvestedFile(source=source, path=path, channel=channel)], ignore_conflicts=True
     )
     return HarvestedFile.objects.select_for_update().get(source=source, path=path)
 

@@ -8,6 +8,7 @@ upload-only token (made on your Kiln profile page):
     python kiln_harvest.py --server https://kiln.lab --token-file C:\\kiln\\token.txt ^
         --source neware-unit3 --watch D:\\NewareData [--watch E:\\BioLogic] ^
         [--channel-from-folder] [--stable-seconds 60] [--interval 30] [--state PATH] [--once]
+        [--parallel 4]
 
 On Kiln it is also `python manage.py kiln_harvest ...` (the same options). See
 docs/harvester.md for installing it on a Windows PC as a scheduled task.
@@ -19,9 +20,11 @@ What it does, every --interval seconds (or once with --once):
 - it hashes the file (SHA-256), asks Kiln whether it has that content already for this file
   (GET /api/v1/harvest/files/<sha256>), and uploads it only if not; a file that grows later
   (a running test) is sent again and becomes the next version of the same measurement;
-- what was sent is kept in a local state file (JSON, replaced atomically), so a restart
-  resumes where it stopped; Kiln also recognises content it has, so a lost state file costs
-  only hashing;
+- up to --parallel files are hashed and sent at once (Kiln's web workers serve them side by
+  side: a first pass over an archive of small files is not one long queue);
+- what was sent is kept in a local state file (JSON, replaced atomically every few seconds
+  and at the end of each pass), so a restart resumes where it stopped; Kiln also recognises
+  content it has, so a lost state file (or its last seconds) costs only hashing;
 - a network or server failure is retried with exponential backoff (capped) while the other
   files go on;
 - files are opened read-only: it never renames, changes or deletes anything on the PC.
@@ -38,15 +41,18 @@ not be sent (retried next time), 2 a usage, token or server configuration proble
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +68,8 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 300.0
 TIMEOUT_S = (10, 300)  # connect, read (a large file takes a while to store and hash)
 RETRYABLE_STATUS = {408, 425, 429, 500, 502, 503, 504}
+PARALLEL = 4  # files sent at once (Kiln's default deployment runs 3 web workers)
+SAVE_EVERY_S = 5.0  # the state file is rewritten at most this often during a pass
 
 
 class Fatal(Exception):
@@ -152,10 +160,12 @@ class State:
         """Write to a temporary file beside the state file, then replace it in one step."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"format": STATE_FORMAT, "sent": self.sent, "seen": self.seen}
+        # one line, so json's C encoder writes it (indent= falls back to the Python one)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         fd, tmp = tempfile.mkstemp(dir=str(self.path.parent), prefix=".kiln-harvest-")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=1, sort_keys=True)
+                fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)
@@ -248,14 +258,29 @@ class MultipartBody:
 
 
 class Kiln:
-    """The two calls of Kiln's harvest API; errors sorted into Fatal, Transient and Refused."""
+    """The two calls of Kiln's harvest API; errors sorted into Fatal, Transient and Refused.
+    Safe to call from several threads: each has its own requests session unless one is given."""
 
     def __init__(self, server: str, token: str, source: str, session=None) -> None:
         self.base = server.rstrip("/") + "/api/v1/harvest/files"
         self.source = source
-        self.session = session or requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
-        self.session.headers["User-Agent"] = f"kiln-harvest/{__version__}"
+        self.headers = {"Authorization": f"Bearer {token}",
+                        "User-Agent": f"kiln-harvest/{__version__}"}  # fmt: skip
+        self._given = session
+        self._local = threading.local()
+        if session is not None:
+            session.headers.update(self.headers)
+
+    @property
+    def session(self):
+        """The given session, else this thread's own."""
+        if self._given is not None:
+            return self._given
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers.update(self.headers)
+        return session
 
     def known(self, sha256: str, path: str) -> dict | None:
         """Kiln's answer when it has this content as a version of this file, else None."""
@@ -321,43 +346,108 @@ class Harvester:
         extensions: tuple[str, ...] = EXTENSIONS,
         channel_from_folder: bool = False,
         max_backoff_s: float = BACKOFF_CAP_S,
+        parallel: int = PARALLEL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.kiln, self.state, self.folders = kiln, state, folders
         self.stable_s, self.extensions = stable_s, extensions
         self.channel_from_folder = channel_from_folder
         self.max_backoff_s = max_backoff_s
+        self.parallel = max(1, parallel)
         self.clock = clock
         self.failures: dict[str, tuple[int, float]] = {}  # path -> (failures, retry at)
+        self._saved_at = time.monotonic()
 
     def run_pass(self) -> Pass:
-        """Look at every file once; the state file is saved after each file sent."""
+        """Look at every file once, sending up to `parallel` at a time; the state file is
+        saved every SAVE_EVERY_S while files are sent, and at the end."""
         done = Pass()
         found = set()
-        for file in scan(self.folders, self.extensions, self.channel_from_folder):
-            found.add(file.path)
-            outcome = self.consider(file)
-            setattr(done, outcome, getattr(done, outcome) + 1)
+        with ThreadPoolExecutor(self.parallel, thread_name_prefix="kiln-send") as pool:
+            sending: dict[Future, tuple[Observed, float]] = {}
+            try:
+                for file in scan(self.folders, self.extensions, self.channel_from_folder):
+                    found.add(file.path)
+                    now = self.clock()
+                    outcome = self._triage(file, now)
+                    if outcome is None:
+                        sent = self.state.sent.get(file.path)
+                        sending[pool.submit(self._transfer, file, sent)] = (file, now)
+                        if len(sending) >= 2 * self.parallel:  # the listing waits for the sends
+                            self._settle_some(sending, done)
+                    else:
+                        _count(done, outcome)
+                while sending:
+                    self._settle_some(sending, done)
+            except BaseException:  # Fatal, Ctrl-C: the files in flight finish, none start
+                for future in sending:
+                    future.cancel()
+                with contextlib.suppress(OSError):
+                    self.state.save()  # what was settled so far
+                raise
         for gone in set(self.state.seen) - found:  # forgotten: the PC's files are its own
             del self.state.seen[gone]
         self.state.save()
+        self._saved_at = time.monotonic()
         return done
 
     def consider(self, file: Observed) -> str:
-        """'sent', 'known', 'waiting', 'failed' or 'refused' (Fatal propagates)."""
+        """'sent', 'known', 'waiting', 'failed' or 'refused' (Fatal propagates): one file,
+        at once, in this thread."""
         now = self.clock()
+        outcome = self._triage(file, now)
+        if outcome is not None:
+            return outcome
+        future: Future = Future()
+        try:
+            future.set_result(self._transfer(file, self.state.sent.get(file.path)))
+        except (Transient, Refused, OSError) as exc:
+            future.set_exception(exc)
+        return self._settle(file, now, future)
+
+    def _triage(self, file: Observed, now: float) -> str | None:
+        """What to count for the file without sending it, or None: send it now."""
         seen = self.state.observe(file, now)
         if is_sent(self.state.sent.get(file.path), file):
             return "known"
         if file.size == 0 or not is_stable(seen, file, now, self.stable_s):
             return "waiting"
-        failures, retry_at = self.failures.get(file.path, (0, 0.0))
+        _, retry_at = self.failures.get(file.path, (0, 0.0))
         if now < retry_at:
             return "failed"
+        return None
+
+    def _transfer(self, file: Observed, sent: dict | None) -> tuple[str, dict | None]:
+        """Hash the file, ask Kiln, send it if Kiln lacks it: (sha256, Kiln's answer), the
+        answer None when the file was only touched. Runs in a sending thread: reads the
+        file and the network, never the state."""
+        sha256 = sha256_of(file.local, file.size)
+        if sent is not None and sent.get("sha256") == sha256:  # touched, not changed
+            return sha256, None
+        answer = self.kiln.known(sha256, file.path)
+        if answer is None:
+            answer = self.kiln.send(file, sha256)
+            where = answer.get("measurement") or "none (unplaced)"
+            log.info("%s: %s, version %s, measurement %s", file.path, answer.get("status"),
+                     answer.get("version"), where)  # fmt: skip
+        return sha256, answer
+
+    def _settle_some(self, sending: dict, done: Pass) -> None:
+        """Wait for a file in flight to finish and record it (and any others done by then)."""
+        finished, _ = wait(list(sending), return_when=FIRST_COMPLETED)
+        for future in finished:
+            file, now = sending.pop(future)
+            _count(done, self._settle(file, now, future))
+        if time.monotonic() - self._saved_at >= SAVE_EVERY_S:
+            self.state.save()
+            self._saved_at = time.monotonic()
+
+    def _settle(self, file: Observed, now: float, future: Future) -> str:
+        """Record what sending the file came to (in the harvester's thread)."""
         try:
-            outcome = self._send(file)
+            sha256, answer = future.result()
         except (Transient, OSError) as exc:  # OSError: locked by the cycler, or just removed
-            failures += 1
+            failures = self.failures.get(file.path, (0, 0.0))[0] + 1
             delay = backoff_s(failures, cap_s=self.max_backoff_s)
             self.failures[file.path] = (failures, now + delay)
             log.warning("%s: %s (try %d; again in %.0f s)", file.path, exc, failures, delay)
@@ -365,23 +455,13 @@ class Harvester:
         except Refused as exc:
             log.error("%s: Kiln refused it: %s (sent again once it changes)", file.path, exc)
             self.state.record(file, status="refused", message=str(exc)[:500])
-            outcome = "refused"
+            self.failures.pop(file.path, None)
+            return "refused"
         self.failures.pop(file.path, None)
-        self.state.save()
-        return outcome
-
-    def _send(self, file: Observed) -> str:
-        sha256 = sha256_of(file.local, file.size)
-        sent = self.state.sent.get(file.path)
-        if sent is not None and sent.get("sha256") == sha256:  # touched, not changed
+        if answer is None:  # touched, not changed
+            sent = self.state.sent[file.path]
             self.state.record(file, **{**sent, "size": file.size, "mtime": file.mtime})
             return "known"
-        answer = self.kiln.known(sha256, file.path)
-        if answer is None:
-            answer = self.kiln.send(file, sha256)
-            where = answer.get("measurement") or "none (unplaced)"
-            log.info("%s: %s, version %s, measurement %s", file.path, answer.get("status"),
-                     answer.get("version"), where)  # fmt: skip
         self.state.record(file, sha256=sha256, status=answer.get("status", "known"),
                           version=answer.get("version"), measurement=answer.get("measurement"),
                           at=self.clock())  # fmt: skip
@@ -390,6 +470,10 @@ class Harvester:
     def retry_due(self) -> float | None:
         """When the next failed file may be tried again (None: none failed)."""
         return min((at for _, at in self.failures.values()), default=None)
+
+
+def _count(done: Pass, outcome: str) -> None:
+    setattr(done, outcome, getattr(done, outcome) + 1)
 
 
 # --- the command line --------------------------------------------------------------------------
@@ -416,6 +500,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--once", action="store_true",
                    help="one pass (failed files retried --retries times), then exit")  # fmt: skip
     p.add_argument("--retries", type=int, default=3, help="with --once: tries per file")
+    p.add_argument("--parallel", type=int, default=PARALLEL,
+                   help=f"files sent at once (default {PARALLEL}; 1: one by one)")  # fmt: skip
     p.add_argument(
         "--max-backoff",
         type=float,
@@ -458,7 +544,7 @@ def build(args: argparse.Namespace, session=None) -> Harvester:
     return Harvester(
         kiln, State.load(state_path), _folders(args.watch), stable_s=args.stable_seconds,
         extensions=extensions, channel_from_folder=args.channel_from_folder,
-        max_backoff_s=args.max_backoff,
+        max_backoff_s=args.max_backoff, parallel=args.parallel,
     )  # fmt: skip
 
 

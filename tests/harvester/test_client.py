@@ -189,6 +189,44 @@ def test_content_kiln_already_has_for_the_file_is_not_uploaded(watched, kiln):
     assert [method for method, _ in kiln.calls] == ["GET"]
 
 
+def test_files_are_sent_side_by_side_each_once_and_the_state_records_them_all(watched, kiln):
+    """A first pass over an archive (issue 11, speed): `parallel` sends at once, not a queue."""
+    clock = Clock()
+    for i in range(12):
+        write(watched / "unit3-ch5" / f"CELL-2026-{i:04d}.csv", f"run {i}".encode(), clock.now - 9)
+    together = threading.Barrier(3, timeout=10)  # waits until three posts are in flight
+    post = kiln.post
+
+    def side_by_side(*args, **kwargs):
+        together.wait()
+        return post(*args, **kwargs)
+
+    kiln.post = side_by_side
+    harvester = make(watched, kiln, clock, stable_s=0, parallel=3)
+
+    done = harvester.run_pass()
+
+    assert (done.sent, done.failed) == (12, 0)  # a sequential harvester breaks the barrier
+    assert sorted(path for method, path in kiln.calls if method == "POST") == sorted(
+        f"NewareData/unit3-ch5/CELL-2026-{i:04d}.csv" for i in range(12)
+    )
+    saved = json.loads((watched.parent / "state" / "harvest.json").read_text())
+    assert {entry["status"] for entry in saved["sent"].values()} == {"stored"}
+    assert len(saved["sent"]) == 12
+
+
+def test_one_at_a_time_keeps_the_order_of_the_listing(watched, kiln):
+    clock = Clock()
+    for name in ("b.ndax", "a.ndax", "c.ndax"):
+        write(watched / name, name.encode(), clock.now - 9)
+
+    make(watched, kiln, clock, stable_s=0, parallel=1).run_pass()
+
+    assert [path.rsplit("/", 1)[1] for _, path in kiln.calls] == [
+        "a.ndax", "a.ndax", "b.ndax", "b.ndax", "c.ndax", "c.ndax"
+    ]  # fmt: skip
+
+
 # --- the state file -----------------------------------------------------------------------------
 
 
