@@ -23,7 +23,7 @@ from lims.api_sample_write import ChangeOut, ReasonIn, changes_data, service_err
 from lims.lineage import descendant_depths
 
 
-class CellOut(serializers.ModelSerializer):
+class CoinCellOut(serializers.ModelSerializer):
     code = serializers.CharField(source="sample.code")
     name = serializers.CharField(source="sample.name")
     electrode = serializers.CharField(source="electrode.sample.code")
@@ -56,11 +56,11 @@ class CurrentOut(serializers.Serializer):
     current_ma = serializers.FloatField()
 
 
-class CellDetailOut(CellOut):
+class CellDetailOut(CoinCellOut):
     currents = serializers.SerializerMethodField(help_text="the protocol C-rates' currents")
 
-    class Meta(CellOut.Meta):
-        fields = [*CellOut.Meta.fields, "currents"]
+    class Meta(CoinCellOut.Meta):
+        fields = [*CoinCellOut.Meta.fields, "currents"]
 
     @extend_schema_field(CurrentOut(many=True))
     def get_currents(self, cell: CoinCell) -> list[dict]:
@@ -110,7 +110,7 @@ class CellBatchIn(serializers.Serializer):
 
 class CellsBuiltOut(serializers.Serializer):
     electrode = serializers.CharField()
-    cells = CellOut(many=True)
+    cells = CoinCellOut(many=True)
 
 
 def _electrode(code: str) -> Electrode:
@@ -160,7 +160,7 @@ class CellFilter(django_filters.FilterSet):
 
 
 class CellList(ListCreateView):
-    serializer_class = CellOut
+    serializer_class = CoinCellOut
     filterset_class = CellFilter
     kiln_rule = rules.Rule("create", "characterization.coincell")
 
@@ -214,7 +214,7 @@ class CellCorrectIn(ReasonIn):
 
 
 class CellCorrectedOut(serializers.Serializer):
-    cell = CellOut()
+    cell = CoinCellOut()
     changes = ChangeOut(many=True)
     outdated = serializers.IntegerField(help_text="analyses that used the old active mass")
 

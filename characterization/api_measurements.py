@@ -49,7 +49,7 @@ class MeasurementOut(serializers.ModelSerializer):
         return f"/measurements/{measurement.sample.code}/"
 
 
-class FileOut(serializers.Serializer):
+class MeasurementFileOut(serializers.Serializer):
     name = serializers.CharField(source="raw_file.original_name")
     sha256 = serializers.CharField(source="raw_file.sha256")
     size_bytes = serializers.IntegerField(source="raw_file.size_bytes")
@@ -84,7 +84,7 @@ class MeasurementDetailOut(MeasurementOut):
     class Meta(MeasurementOut.Meta):
         fields = [*MeasurementOut.Meta.fields, "files", "analyses"]
 
-    @extend_schema_field(FileOut(many=True))
+    @extend_schema_field(MeasurementFileOut(many=True))
     def get_files(self, measurement: Measurement) -> list[dict]:
         links = measurement.files.select_related("raw_file").order_by("added_at", "id")
         versions = dict(
@@ -93,7 +93,7 @@ class MeasurementDetailOut(MeasurementOut):
             )
         )
         return [
-            FileOut(
+            MeasurementFileOut(
                 {"raw_file": link.raw_file, "added_at": link.added_at,
                  "version": versions.get(link.raw_file_id),
                  "read": file_states.read_sentence(link.raw_file)}

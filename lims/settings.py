@@ -233,6 +233,19 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: labs run offline
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # one name per choice set that several serializers and filters share
+    "ENUM_NAME_OVERRIDES": {
+        "SampleKindEnum": "lims.models.SampleKind",
+        "SampleStatusEnum": "lims.models.SampleStatus",
+        "BatchStatusEnum": "synthesis.models.batches.BatchStatus",
+        "RecipeKindEnum": "synthesis.models.recipes.RecipeKind",
+        "JobStatusEnum": "characterization.jobs.models.JobStatus",
+        "CastingMethodEnum": "characterization.models.cells.CastingMethod",
+        "ElectrodeRoleEnum": "characterization.models.cells.ElectrodeRole",
+        "CellFormatEnum": "characterization.models.cells.CellFormat",
+        "MeasurementTypeEnum": "characterization.models.measurements.MeasurementType",
+        "ReadStateEnum": "characterization.models.measurements.ReadState",
+    },
 }
 
 # --- Production hardening (python manage.py check --deploy is clean with DEBUG off) ---------

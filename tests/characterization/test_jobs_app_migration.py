@@ -57,7 +57,10 @@ def write_old_records(apps, measurement, user) -> dict:
     Result = apps.get_model("characterization", "AnalysisResult")
     Job = apps.get_model("characterization", "AnalysisJob")
     HistoricalJob = apps.get_model("characterization", "HistoricalAnalysisJob")
-    raw = measurement.files.get().raw_file
+    # the raw file through the models of that time (today's has columns added since)
+    raw = apps.get_model("characterization", "RawFile").objects.get(
+        pk=measurement.files.get().raw_file_id
+    )
     definition = Definition.objects.create(
         name="Cycling summary (before the move)",
         kind="cycling_summary",
