@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
@@ -14,7 +17,8 @@ from lims.api_pagination import KilnCursorPagination
 from lims.api_permissions import RulesPermission
 from lims.api_sample_filters import sample_filterset
 from lims.models import POWDER_KINDS, Sample
-from lims.sample_queries import sample_by_code, sample_lineage
+from lims.sample_queries import sample_by_code, sample_lineage, samples_list
+from lims.stock import Stock
 from lims.stock_queries import stocks_of
 
 
@@ -43,8 +47,18 @@ class StockOut(serializers.Serializer):
 
 #: the columns a listed sample is read from (`.values()`: no model instance per row)
 ROW_FIELDS = ("id", "code", "kind", "name", "formula", "status", "location", "owner__username",
-              "project__code", "created_at", "notes", "voided_at", "void_reason")  # fmt: skip
-_DATETIME = serializers.DateTimeField()  # DRF's own rendering (local time zone, ISO 8601)
+              "project__code", "created_at", "notes", "voided_at", "void_reason",
+              "initial_mass_g")  # fmt: skip
+UNTRACKED = Stock(None, 0.0, 0.0)
+
+
+def iso_time(moment: datetime | None, zone) -> str | None:
+    """DRF's rendering of a datetime (ISO 8601 in `zone`, UTC as "Z"), without its per-value
+    look-ups of the time zone: a page renders 200 of them."""
+    if moment is None:
+        return None
+    text = moment.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class SampleListOut(SampleOut):
@@ -66,14 +80,13 @@ class SampleListOut(SampleOut):
                 "corrected_g": stock.corrected_g, "left_g": stock.left_g}  # fmt: skip
 
     def to_representation(self, row: dict) -> dict:
-        voided_at = row["voided_at"]
+        zone = self.context.get("zone") or timezone.get_current_timezone()
         return {
             "code": row["code"], "kind": row["kind"], "name": row["name"],
             "formula": row["formula"], "status": row["status"], "location": row["location"],
             "owner": row["owner__username"], "project": row["project__code"],
-            "created_at": _DATETIME.to_representation(row["created_at"]), "notes": row["notes"],
-            "url": f"/samples/{row['code']}/",
-            "voided_at": None if voided_at is None else _DATETIME.to_representation(voided_at),
+            "created_at": iso_time(row["created_at"], zone), "notes": row["notes"],
+            "url": f"/samples/{row['code']}/", "voided_at": iso_time(row["voided_at"], zone),
             "void_reason": row["void_reason"], "stock": self.get_stock(row),
         }  # fmt: skip
 
@@ -84,10 +97,15 @@ def sample_rows(queryset: QuerySet[Sample]) -> QuerySet:
 
 
 def with_stocks(rows: list[dict]) -> list[dict]:
-    """Each row with its "stock" (lims.stock.Stock), in one query for all of them."""
-    stocks = stocks_of([row["id"] for row in rows])
+    """Each row with its "stock" (lims.stock.Stock), in one query for the powders and the
+    samples with an amount entered (no query for a page of cells: nothing there is tracked;
+    a batch's yield is a powder's)."""
+    tracked = [
+        r["id"] for r in rows if r["kind"] in POWDER_KINDS or r["initial_mass_g"] is not None
+    ]
+    stocks = stocks_of(tracked)
     for row in rows:
-        row["stock"] = stocks[row["id"]]
+        row["stock"] = stocks.get(row["id"], UNTRACKED)
     return rows
 
 
@@ -106,7 +124,12 @@ class SampleList(generics.ListAPIView):
         return sample_filterset()
 
     def filter_queryset(self, queryset):
+        if not self.filterset_class.base_filters.keys() & self.request.query_params.keys():
+            return sample_rows(samples_list())  # no filter given: the live samples, as filtered
         return sample_rows(super().filter_queryset(queryset))
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "zone": timezone.get_current_timezone()}
 
     def paginate_queryset(self, queryset):
         return with_stocks(super().paginate_queryset(queryset))
