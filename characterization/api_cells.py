@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characterization import corrections, forms, queries, services
-from characterization.api_common import ListCreateView, given, page_form, sample_of
+from characterization.api_common import ListCreateView, LiveFilterSet, given, page_form, sample_of
 from characterization.correction_forms import CellCorrectionForm
 from characterization.models import CellFormat, CoinCell, Electrode, ElectrodeRole
 from lims import rules
@@ -126,7 +126,7 @@ def _electrode(code: str) -> Electrode:
 # --- list, detail, build ----------------------------------------------------------------------
 
 
-class CellFilter(django_filters.FilterSet):
+class CellFilter(LiveFilterSet):
     electrode = django_filters.CharFilter(
         field_name="electrode__sample__code", lookup_expr="iexact", label="the sheet's code"
     )
@@ -149,14 +149,6 @@ class CellFilter(django_filters.FilterSet):
     def made_from(self, queryset, name, value):
         ancestor = sample_of(value, name)
         return queryset.filter(sample_id__in=list(descendant_depths(ancestor.pk)))
-
-    def with_void(self, queryset, name, value):
-        return queryset
-
-    def filter_queryset(self, queryset):
-        if not self.form.cleaned_data.get("void"):
-            queryset = queryset.filter(sample__voided_at__isnull=True)
-        return super().filter_queryset(queryset)
 
 
 class CellList(ListCreateView):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import django_filters
 from django import forms
 from rest_framework import generics
 from rest_framework.exceptions import ValidationError as ApiValidationError
@@ -62,3 +63,19 @@ class ListCreateView(generics.ListAPIView):
 
     permission_classes = [RulesPermission]
     pagination_class = NewestFirst
+
+
+class LiveFilterSet(django_filters.FilterSet):
+    """A list of records that belong to a sample: void ones (their sample void) only when asked
+    with `void=true` (they are kept, not listed)."""
+
+    void = django_filters.BooleanFilter(method="with_void", label="true: void ones too")
+    void_field = "sample__voided_at"  # where the record's void state is
+
+    def with_void(self, queryset, name, value):
+        return queryset  # read in filter_queryset, before the other filters
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("void"):
+            queryset = queryset.filter(**{f"{self.void_field}__isnull": True})
+        return super().filter_queryset(queryset)

@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from characterization import forms, queries, services
-from characterization.api_common import ListCreateView, given, page_form
+from characterization.api_common import ListCreateView, LiveFilterSet, given, page_form
 from characterization.models import CastingMethod, Electrode
 from lims import rules
 from lims.api_permissions import RulesPermission
@@ -148,7 +148,7 @@ class _ElectrodeForm(forms.ElectrodeForm):
         )
 
 
-class ElectrodeFilter(django_filters.FilterSet):
+class ElectrodeFilter(LiveFilterSet):
     active_material = django_filters.CharFilter(
         field_name="active_material__code", lookup_expr="iexact", label="the powder's code"
     )
@@ -165,14 +165,6 @@ class ElectrodeFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(made_by__username=value) | Q(made_by__isnull=True, sample__owner__username=value)
         )
-
-    def with_void(self, queryset, name, value):
-        return queryset
-
-    def filter_queryset(self, queryset):
-        if not self.form.cleaned_data.get("void"):
-            queryset = queryset.filter(sample__voided_at__isnull=True)
-        return super().filter_queryset(queryset)
 
 
 class ElectrodeList(ListCreateView):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from characterization import corrections, file_states, queries, services
-from characterization.api_common import ListCreateView, sample_of
+from characterization.api_common import ListCreateView, LiveFilterSet, sample_of
 from characterization.jobs.models import AnalysisJob, JobStatus
 from characterization.models import HarvestVersion, Measurement, MeasurementFile, MeasurementType
 from lims import rules
@@ -136,7 +136,8 @@ def condition_errors(exc: ValidationError) -> Response:
     return service_errors(exc, rename)
 
 
-class MeasurementFilter(django_filters.FilterSet):
+class MeasurementFilter(LiveFilterSet):
+    void_field = "voided_at"  # a measurement is voided itself
     type = django_filters.ChoiceFilter(
         field_name="measurement_type", choices=MeasurementType.choices
     )
@@ -149,7 +150,6 @@ class MeasurementFilter(django_filters.FilterSet):
     has_files = django_filters.BooleanFilter(
         method="with_files", label="true: with a raw file in use; false: without"
     )
-    void = django_filters.BooleanFilter(method="with_void", label="true: void ones too")
 
     class Meta:
         model = Measurement
@@ -160,14 +160,6 @@ class MeasurementFilter(django_filters.FilterSet):
             measurement=OuterRef("pk"), raw_file__voided_at__isnull=True
         )
         return queryset.filter(Exists(live_file) if value else ~Exists(live_file))
-
-    def with_void(self, queryset, name, value):
-        return queryset
-
-    def filter_queryset(self, queryset):
-        if not self.form.cleaned_data.get("void"):
-            queryset = queryset.filter(voided_at__isnull=True)
-        return super().filter_queryset(queryset)
 
 
 class MeasurementList(ListCreateView):
