@@ -126,7 +126,8 @@ def harvest_file_receive(*, upload, received: Received, user) -> HarvestOutcome:
         )
         if cell is None:
             return HarvestOutcome(HarvestStatus.UNPLACED, None, sha256, version.version)
-        _place(harvested, cell=cell, how=how, user=user, placed_by=None)
+        first_version = [version] if numbers["newest"] is None else None  # all there is
+        _place(harvested, cell=cell, how=how, user=user, placed_by=None, versions=first_version)
     else:
         _attach_newest(harvested, user)
     return HarvestOutcome(HarvestStatus.STORED, harvested.measurement, sha256, version.version)
@@ -150,7 +151,8 @@ def harvest_place(
     """(the cell, how it was found) for a file not placed yet, or (None, "")."""
     prefixes = [CODE_PREFIX[SampleKind.CELL]]
     for code in harvest_paths.code_candidates(path, prefixes):
-        cell = Sample.objects.filter(code=code, kind=SampleKind.CELL, voided_at=None).first()
+        cells = Sample.objects.select_related("owner")  # who the measurement is recorded for
+        cell = cells.filter(code=code, kind=SampleKind.CELL, voided_at=None).first()
         if cell is not None:
             return cell, Placement.CODE
     if channel:
@@ -166,7 +168,7 @@ def channel_assignment_at(
     """The assignment of the channel at `at` (the file's time; now when the PC gave none)."""
     at = at or timezone.now()
     return (
-        ChannelAssignment.objects.select_related("cell")
+        ChannelAssignment.objects.select_related("cell__owner")
         .filter(source=source, channel=channel, valid_from__lte=at)
         .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
         .order_by("-valid_from")
@@ -174,10 +176,21 @@ def channel_assignment_at(
     )
 
 
-def _place(harvested: HarvestedFile, *, cell: Sample, how: str, user, placed_by) -> None:
+def _place(
+    harvested: HarvestedFile,
+    *,
+    cell: Sample,
+    how: str,
+    user,
+    placed_by,
+    versions: list[HarvestVersion] | None = None,
+) -> None:
     """Give the locked file its cycling measurement (one per cell, source and path), with
-    every version received so far, the newest analysed."""
-    first = harvested.versions.order_by("version").first()
+    every version received so far (`versions`, in order, when the caller has them all), the
+    newest analysed."""
+    if versions is None:
+        versions = _versions_of(harvested)
+    first = versions[0] if versions else None
     measured_at = first.file_mtime if first and first.file_mtime else timezone.now()
     channel = f", channel {harvested.channel}" if harvested.channel else ""
     harvested.measurement = measurement_record(
@@ -192,22 +205,39 @@ def _place(harvested: HarvestedFile, *, cell: Sample, how: str, user, placed_by)
     harvested.placed_at = timezone.now()
     harvested.placed_by = placed_by
     harvested.save(update_fields=["measurement", "placement", "placed_at", "placed_by"])
-    _attach_newest(harvested, user)
+    _attach_newest(harvested, user, versions, new_measurement=True)
 
 
-def _attach_newest(harvested: HarvestedFile, user) -> None:
-    """Link every version to the measurement, supersede all but the newest, and start the
-    newest's automatic analyses (after commit)."""
+def _versions_of(harvested: HarvestedFile) -> list[HarvestVersion]:
+    return list(harvested.versions.select_related("raw_file").order_by("version"))
+
+
+def _attach_newest(
+    harvested: HarvestedFile,
+    user,
+    versions: list[HarvestVersion] | None = None,
+    *,
+    new_measurement: bool = False,
+) -> None:
+    """Link every version to the measurement (a measurement made in this transaction has no
+    file yet), supersede all but the newest, and start the newest's automatic analyses (after
+    commit)."""
     measurement = harvested.measurement
-    versions = list(harvested.versions.select_related("raw_file").order_by("version"))
+    if versions is None:
+        versions = _versions_of(harvested)
     newest = versions[-1].raw_file
     for version in versions:
-        MeasurementFile.objects.get_or_create(
-            measurement=measurement, raw_file=version.raw_file, defaults={"added_by": user}
-        )
+        if new_measurement:
+            MeasurementFile.objects.create(
+                measurement=measurement, raw_file=version.raw_file, added_by=user
+            )
+        else:
+            MeasurementFile.objects.get_or_create(
+                measurement=measurement, raw_file=version.raw_file, defaults={"added_by": user}
+            )
         if version.raw_file.pk != newest.pk:
             _supersede(version.raw_file, measurement, user)
-    jobs_create_for_measurement(measurement=measurement, user=user)
+    jobs_create_for_measurement(measurement=measurement, user=user, new_measurement=new_measurement)
 
 
 def _supersede(raw: RawFile, measurement: Measurement, user) -> None:

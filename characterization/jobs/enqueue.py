@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from characterization.analysis.errors import AnalysisError
 from characterization.jobs.definitions import (
@@ -31,8 +32,14 @@ from characterization.jobs.models import (
     AnalysisResult,
     JobStatus,
 )
-from characterization.jobs.sending import QUEUED_MESSAGE, job_send
-from characterization.jobs.spec import active_mass_of, cell_context_of, job_spec, spec_fields
+from characterization.jobs.sending import QUEUED_MESSAGE, job_send, jobs_send
+from characterization.jobs.spec import (
+    active_mass_of,
+    cell_context_of,
+    cell_facts_of,
+    job_spec,
+    spec_fields,
+)
 from characterization.models import Measurement, RawFile
 
 
@@ -56,25 +63,46 @@ def job_enqueue(
     active = AnalysisJob.objects.filter(**inputs, status__in=ACTIVE_STATUSES).first()
     if active is not None:
         return active
-    mass = active_mass_of(measurement)
-    mapping = column_mapping_of(measurement, raw_file, _table_kind(definition, measurement))
     if parameters is not None:
         try:
             kind_of(definition.kind).clean_parameters({**definition.parameters, **parameters})
         except AnalysisError as exc:
             raise ValidationError({exc.field: [exc.message]}) from None
+    mass, context = cell_facts_of(measurement)
+    mapping = column_mapping_of(measurement, raw_file, _table_kind(definition, measurement))
+    job = _new_job(definition, measurement, raw_file, user, mass, context, mapping, parameters)
+    if job.status == JobStatus.QUEUED:
+        _reuse_stored([job], AnalysisResult.objects.filter(cache_key=job.cache_key).first())
+    if job.status != JobStatus.QUEUED:  # failed, or a stored result reused
+        job.save(force_insert=True)
+        return job
+    try:
+        with transaction.atomic():
+            job.save(force_insert=True)
+    except IntegrityError:  # a concurrent request queued the same analysis first
+        return AnalysisJob.objects.get(**inputs, status__in=ACTIVE_STATUSES)
+    transaction.on_commit(partial(job_send, job.pk), robust=True)
+    return job
+
+
+def _new_job(
+    definition, measurement, raw_file, user, mass, context, mapping, parameters=None
+) -> AnalysisJob:
+    """The unsaved job of a definition on a file: queued with its spec, or failed saying why
+    the definition cannot run."""
+    inputs = {"definition": definition, "measurement": measurement, "raw_file": raw_file}
     try:
         spec = job_spec(
             definition=definition,
             raw_file=raw_file,
             active_mass_mg=mass,
             column_mapping=mapping,
-            cell_context=cell_context_of(measurement),
+            cell_context=context,
             parameters=parameters,
             measurement=measurement,
         )
     except AnalysisError as exc:
-        return AnalysisJob.objects.create(
+        return AnalysisJob(
             **inputs,
             kind=definition.kind,
             parameters=definition.parameters,
@@ -87,16 +115,21 @@ def job_enqueue(
             created_by=user,
         )
     fields = {**inputs, **spec_fields(spec), "created_by": user}
-    result = AnalysisResult.objects.filter(cache_key=spec.cache_key).first()
-    if result is not None:
-        return AnalysisJob.objects.create(**fields, **_reused_fields(result))
-    try:
-        with transaction.atomic():
-            job = AnalysisJob.objects.create(**fields, progress_message=QUEUED_MESSAGE)
-    except IntegrityError:  # a concurrent request queued the same analysis first
-        return AnalysisJob.objects.get(**inputs, status__in=ACTIVE_STATUSES)
-    transaction.on_commit(partial(job_send, job.pk), robust=True)
-    return job
+    return AnalysisJob(**fields, progress_message=QUEUED_MESSAGE)
+
+
+def _reuse_stored(jobs: list[AnalysisJob], *results: AnalysisResult | None) -> None:
+    """The queued jobs whose cache key has a stored result (the newest of that key first
+    among `results`) take it: succeeded at once, nothing to send."""
+    stored: dict[str, AnalysisResult] = {}
+    for result in results:
+        if result is not None:
+            stored.setdefault(result.cache_key, result)
+    for job in jobs:
+        result = stored.get(job.cache_key) if job.status == JobStatus.QUEUED else None
+        if result is not None:
+            for name, value in _reused_fields(result).items():
+                setattr(job, name, value)
 
 
 def _table_kind(definition: AnalysisDefinition, measurement: Measurement) -> str | None:
@@ -127,10 +160,15 @@ def _reused_fields(result: AnalysisResult) -> dict:
     }
 
 
-def jobs_create_for_measurement(*, measurement: Measurement, user=None) -> list[AnalysisJob]:
+def jobs_create_for_measurement(
+    *, measurement: Measurement, user=None, new_measurement: bool = False
+) -> list[AnalysisJob]:
     """The automatic analyses of a measurement: every enabled definition its type starts
     (definitions.starts_on), on every file it reads that has no job of that definition yet.
-    Called on upload."""
+    Called on upload: the cell is read once for all the jobs, their stored results looked up
+    in one query, the jobs inserted together and their messages sent together after commit.
+    `new_measurement`: made in the caller's transaction, so it has no job yet and no other
+    request can queue one for it."""
     definitions = [
         d
         for d in AnalysisDefinition.objects.filter(enabled=True).order_by("id")
@@ -138,9 +176,13 @@ def jobs_create_for_measurement(*, measurement: Measurement, user=None) -> list[
     ]
     if not definitions:
         return []
-    done = set(
-        AnalysisJob.objects.filter(measurement=measurement).values_list(
-            "raw_file_id", "definition_id"
+    done = (  # every job of the measurement: a pair not in it has no active job either
+        set()
+        if new_measurement
+        else set(
+            AnalysisJob.objects.filter(measurement=measurement).values_list(
+                "raw_file_id", "definition_id"
+            )
         )
     )
     files_of: dict[str | None, list[RawFile]] = {}  # table kind -> the files read as it
@@ -150,15 +192,50 @@ def jobs_create_for_measurement(*, measurement: Measurement, user=None) -> list[
         if table_kind not in files_of:
             files_of[table_kind] = files_for(measurement, table_kind) if table_kind else []
         reads[definition.pk] = files_of[table_kind]
+    wanted = [
+        (raw, definition)
+        for raw in dict.fromkeys(raw for files in files_of.values() for raw in files)
+        for definition in definitions
+        if raw in reads[definition.pk] and (raw.pk, definition.pk) not in done
+    ]
+    return _jobs_create(measurement, wanted, user, racing=not new_measurement) if wanted else []
+
+
+def _jobs_create(
+    measurement: Measurement,
+    wanted: list[tuple[RawFile, AnalysisDefinition]],
+    user,
+    *,
+    racing: bool = True,
+) -> list[AnalysisJob]:
+    """The jobs of (file, definition) pairs that have none yet, as job_enqueue would queue
+    them one by one (which it does when a concurrent request queued one of them first; not
+    `racing`: none can)."""
+    mass, context = cell_facts_of(measurement)
+    mappings: dict[tuple[int, str | None], dict] = {}  # (file, table kind) -> its mapping
     jobs = []
-    for raw in dict.fromkeys(raw for files in files_of.values() for raw in files):
-        for definition in definitions:
-            if raw in reads[definition.pk] and (raw.pk, definition.pk) not in done:
-                jobs.append(
-                    job_enqueue(
-                        definition=definition, measurement=measurement, raw_file=raw, user=user
-                    )
-                )
+    for raw, definition in wanted:
+        table_kind = _table_kind(definition, measurement)
+        if (raw.pk, table_kind) not in mappings:
+            mappings[raw.pk, table_kind] = column_mapping_of(measurement, raw, table_kind)
+        mapping = dict(mappings[raw.pk, table_kind])
+        jobs.append(_new_job(definition, measurement, raw, user, mass, context, mapping))
+    keys = {job.cache_key for job in jobs if job.status == JobStatus.QUEUED}
+    if keys:  # ordered newest first, as job_enqueue's .first()
+        _reuse_stored(jobs, *AnalysisResult.objects.filter(cache_key__in=keys))
+    try:
+        with transaction.atomic(savepoint=racing):
+            bulk_create_with_history(jobs, AnalysisJob)
+    except IntegrityError:  # a concurrent request queued one of them first
+        if not racing:
+            raise
+        return [
+            job_enqueue(definition=definition, measurement=measurement, raw_file=raw, user=user)
+            for raw, definition in wanted
+        ]
+    queued = [job.pk for job in jobs if job.status == JobStatus.QUEUED]
+    if queued:
+        transaction.on_commit(partial(jobs_send, queued), robust=True)
     return jobs
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from characterization.jobs.errors import TRANSIENT_ERRORS
@@ -34,17 +36,61 @@ def job_send(job_id: int) -> bool:
         task.apply_async(args=[job_id], retry=True, retry_policy=SEND_RETRY_POLICY)
     except Exception as exc:  # any broker failure must not break the upload that queued it
         logger.warning("job %s: could not reach the job broker: %s", job_id, exc)
-        with contextlib.suppress(*TRANSIENT_ERRORS):
-            AnalysisJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-                progress_message=BROKER_WAIT_MESSAGE, sent_at=None
-            )
+        _mark_waiting([job_id])
         return False
-    with contextlib.suppress(*TRANSIENT_ERRORS):
-        AnalysisJob.objects.filter(pk=job_id).update(sent_at=timezone.now())
-        AnalysisJob.objects.filter(
-            pk=job_id, status=JobStatus.QUEUED, progress_message=BROKER_WAIT_MESSAGE
-        ).update(progress_message=QUEUED_MESSAGE)
+    _mark_sent([job_id])
     return True
+
+
+def jobs_send(job_ids: Sequence[int]) -> list[int]:
+    """Send several jobs' messages over one broker connection (an upload's automatic
+    analyses); never raises. Each job is sent, or left waiting for the broker, as by job_send;
+    the ids of those sent."""
+    if len(job_ids) < 2:
+        return [job_id for job_id in job_ids if job_send(job_id)]
+    task = app.tasks[JOB_TASK]
+    sent: list[int] = []
+    waiting: list[int] = []
+    try:
+        with app.producer_or_acquire() as producer:
+            for job_id in job_ids:
+                try:
+                    task.apply_async(args=[job_id], retry=True, retry_policy=SEND_RETRY_POLICY,
+                                     producer=producer)  # fmt: skip
+                except Exception as exc:  # any broker failure must not break the upload
+                    logger.warning("job %s: could not reach the job broker: %s", job_id, exc)
+                    waiting.append(job_id)
+                else:
+                    sent.append(job_id)
+    except Exception as exc:  # the connection itself: the rest are sent one by one
+        logger.warning("jobs %s: no connection to the job broker: %s", job_ids, exc)
+        done = set(sent) | set(waiting)
+        sent += [job_id for job_id in job_ids if job_id not in done and job_send(job_id)]
+    _mark_sent(sent)
+    _mark_waiting(waiting)
+    return sent
+
+
+def _mark_sent(job_ids: Sequence[int]) -> None:
+    """One UPDATE: sent now, and no longer "waiting for the job broker"."""
+    if not job_ids:
+        return
+    waited = When(status=JobStatus.QUEUED, progress_message=BROKER_WAIT_MESSAGE,
+                  then=Value(QUEUED_MESSAGE))  # fmt: skip
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        AnalysisJob.objects.filter(pk__in=job_ids).update(
+            sent_at=timezone.now(), progress_message=Case(waited, default=F("progress_message"))
+        )
+
+
+def _mark_waiting(job_ids: Sequence[int]) -> None:
+    """Still queued, "waiting for the job broker": jobs_recover sends them again later."""
+    if not job_ids:
+        return
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        AnalysisJob.objects.filter(pk__in=job_ids, status=JobStatus.QUEUED).update(
+            progress_message=BROKER_WAIT_MESSAGE, sent_at=None
+        )
 
 
 def raw_file_inspect_send(raw_id: int) -> bool:

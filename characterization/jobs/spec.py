@@ -155,12 +155,31 @@ def active_mass_of(measurement: Measurement) -> float | None:
     return cell.active_mass_mg if cell else None
 
 
+def cell_facts_of(measurement: Measurement) -> tuple[float | None, dict]:
+    """(active_mass_of, cell_context_of) of the measurement from one read of its coin cell:
+    for queueing several jobs of one measurement at once."""
+    cell = _coin_cell_of(measurement)
+    return (cell.active_mass_mg if cell else None), _cell_context(measurement, cell)
+
+
+def _coin_cell_of(measurement: Measurement) -> CoinCell | None:
+    return (
+        CoinCell.objects.select_related("electrode__active_material")
+        .filter(sample_id=measurement.subject_id)
+        .first()
+    )
+
+
 def cell_context_of(measurement: Measurement) -> dict:
     """What Kiln knows of the measured cell, besides its active mass, that decides the numbers
     or their plausibility checks (part of the cache key): the measurement's declared voltage
     window and sample mass; for a coin cell its electrode role, its 1C, the D50 recorded on its
     electrode, the formula of its active material (the powder's, else the nearest ancestor's)
     and the lab's capacity ceiling for its role."""
+    return _cell_context(measurement, _coin_cell_of(measurement))
+
+
+def _cell_context(measurement: Measurement, cell: CoinCell | None) -> dict:
     context: dict = {}
     window = (measurement.conditions or {}).get("voltage_window_v")
     if isinstance(window, list | tuple) and len(window) == 2 and any(v is not None for v in window):
@@ -168,11 +187,6 @@ def cell_context_of(measurement: Measurement) -> dict:
     mass = (measurement.conditions or {}).get("sample_mass_mg")
     if isinstance(mass, int | float) and not isinstance(mass, bool):
         context["sample_mass_mg"] = float(mass)
-    cell = (
-        CoinCell.objects.select_related("electrode__active_material")
-        .filter(sample_id=measurement.subject_id)
-        .first()
-    )
     if cell is None:
         return context
     if cell.electrode.particle_d50_um is not None:
