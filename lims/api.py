@@ -124,7 +124,8 @@ class SampleList(generics.ListAPIView):
         return sample_filterset()
 
     def filter_queryset(self, queryset):
-        if not self.filterset_class.base_filters.keys() & self.request.query_params.keys():
+        params = self.request.query_params
+        if not any(name in params for name in self.filterset_class.base_filters):
             return sample_rows(samples_list())  # no filter given: the live samples, as filtered
         return sample_rows(super().filter_queryset(queryset))
 
