@@ -8,11 +8,14 @@ lims.api_permissions; request.auth is the ApiToken."""
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 
+from lims import rules
 from lims.token_models import KEY_PREFIX, ApiToken, key_hash
 from lims.token_services import api_token_touch
 
@@ -33,6 +36,14 @@ class TokenRefused(exceptions.APIException):
     auth_header = 'Bearer realm="api"'
 
 
+# whether the token's user is in each role group (lims.rules.GROUPS), read with the token
+_ALIASES = {f"_kiln_in_group_{i}": name for i, name in enumerate(rules.GROUPS)}
+_ROLE_GROUPS = {
+    alias: Exists(Group.objects.filter(user=OuterRef("user_id"), name=name))
+    for alias, name in _ALIASES.items()
+}
+
+
 class ApiTokenAuthentication(BaseAuthentication):
     def authenticate(self, request):
         parts = get_authorization_header(request).split()
@@ -49,9 +60,12 @@ class ApiTokenAuthentication(BaseAuthentication):
         return self.authenticate_key(key)
 
     def authenticate_key(self, key: str):
-        token = ApiToken.objects.select_related("user").filter(key_hash=key_hash(key)).first()
+        tokens = ApiToken.objects.select_related("user").annotate(**_ROLE_GROUPS)
+        token = tokens.filter(key_hash=key_hash(key)).first()
         if token is None:
             raise TokenRefused(UNKNOWN)
+        # the user's role groups came with the token: lims.rules.role_of asks no query of its own
+        token.user._kiln_groups = {n for alias, n in _ALIASES.items() if getattr(token, alias)}
         now = timezone.now()
         if refusal := token.refusal(now):
             raise TokenRefused(f"{refusal} Create a new one on your profile page.")

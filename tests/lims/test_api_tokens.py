@@ -8,7 +8,9 @@ import hashlib
 import re
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import get_resolver, reverse
 from django.utils import timezone
 
@@ -321,3 +323,18 @@ def test_the_api_root_lists_its_resources_with_absolute_urls(viewer):
 def test_the_api_root_refuses_anonymous_and_users_without_a_role(db):
     assert Client().get("/api/v1/").status_code in (401, 403)
     assert signed_in(UserFactory(username="nadia")).get("/api/v1/").status_code == 403
+
+
+def test_the_token_brings_its_users_role_in_the_same_query(chemist, viewer):
+    """One query finds the key, its user and the user's role groups; the page then asks only
+    for its rows (no cell is tracked stock: no stock query)."""
+    _, key = make_token(viewer, TokenScope.WRITE)
+    client = api(key)
+    client.get("/api/v1/samples/?kind=cell")  # the token's last use is written once a minute
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/samples/?kind=cell").status_code == 200
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == 2, sql
+    assert "lims_apitoken" in sql[0] and "auth_user_groups" in sql[0]
+    refused = client.post("/api/v1/samples/register/", {})  # a write token, but a viewer's
+    assert refused.status_code == 403 and "viewer" in errors(refused)[0].lower()
