@@ -61,10 +61,9 @@ def descendants_subquery(seed_queryset) -> RawSQL:
 def descendants_of_queryset(seed_queryset, include_seed: bool = True) -> set[int]:
     """Ids of every sample below any sample of `seed_queryset` (a queryset of Sample), in one
     query: the seed's own SQL starts the recursive walk."""
-    seed_sql, params = seed_queryset.order_by().values("pk").query.sql_with_params()
-    sql = _WALK_MANY.format(seed=seed_sql, edges=_EDGES, this="parent_id", next="child_id")
+    walk = descendants_subquery(seed_queryset)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(walk.sql, walk.params)
         ids = {row[0] for row in cursor.fetchall()}
     if not include_seed:
         ids -= set(seed_queryset.values_list("pk", flat=True))
