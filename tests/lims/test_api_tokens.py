@@ -338,3 +338,21 @@ def test_the_token_brings_its_users_role_in_the_same_query(chemist, viewer):
     assert "lims_apitoken" in sql[0] and "auth_user_groups" in sql[0]
     refused = client.post("/api/v1/samples/register/", {})  # a write token, but a viewer's
     assert refused.status_code == 403 and "viewer" in errors(refused)[0].lower()
+
+
+def test_the_compiled_token_lookup_reads_what_the_orm_reads(chemist):
+    """The lookup's SQL is compiled once per process: run with another key it finds that key's
+    row, as the ORM's own query does, and leaves the cached parameters as they were."""
+    from lims.api_token_auth import _compiled, _lookup, _row, token_with_user
+    from lims.token_models import key_hash
+
+    mine, key = make_token(chemist, TokenScope.READ)
+    _, other_key = make_token(UserFactory(username="otto", groups=["viewer"]), TokenScope.WRITE)
+    cached = list(_compiled("default")[1])
+
+    for k in (key, other_key, "kiln_" + "x" * 40):
+        assert _row("default", key_hash(k)) == _lookup("default", key_hash(k)).first()
+    assert _compiled("default")[1] == cached
+    token = token_with_user(key)
+    assert token.pk == mine.pk and token.user.pk == chemist.pk
+    assert token.user._kiln_groups == {"chemist"}
