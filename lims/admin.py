@@ -58,14 +58,18 @@ class SampleAdmin(RulesAdminMixin, SimpleHistoryAdmin):
     list_display = ("code", "kind", "name", "formula", "status", "owner", "project", "created_at")
     list_select_related = ("owner", "project")
     search_fields = ("code", "name", "formula", "notes")
-    date_hierarchy = "created_at"
+    # at 100,000 samples: no COUNT(*) of the whole table beside the filtered one, no date
+    # hierarchy (two more passes over the filtered rows; the "created" filter needs none), and
+    # pages of 50 (a changelist row costs more to render than to read)
+    show_full_result_count = False
+    list_per_page = 50
     # the stock is corrected with a reason on the sample's page (lims.stock_services)
     readonly_fields = ("code", "created_at", "initial_mass_g")
     inlines = [ParentEdgeInline]
     actions = ["show_ancestors", "show_descendants"]
 
     def get_list_filter(self, request):
-        filters = ["kind", "status", "owner", "project", LineageFilter]
+        filters = ["kind", "status", "created_at", "owner", "project", LineageFilter]
         return [VoidFilter, *filters, *lineage_list_filters()]
 
     @admin.action(description="Show ancestors of the selected sample")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -10,10 +9,13 @@ from django.views.decorators.http import require_GET
 from lims import panels, transfer_views
 from lims.audit import AuditRow, audit_rows, merged
 from lims.graph_layout import NODE_H, NODE_W, layered_layout
+from lims.keyset import keyset_page
 from lims.models import POWDER_KINDS, SampleKind, SampleStatus
 from lims.sample_queries import MAX_GRAPH_NODES, sample_by_code, sample_lineage, samples_list
 from lims.stock import grams_text
-from lims.stock_queries import StockPage, sample_with_stock, stock_page, with_stock
+from lims.stock_queries import StockPage, page_with_stock, sample_with_stock, stock_page
+
+PAGE_SIZE = 50
 
 
 @require_GET
@@ -21,11 +23,12 @@ def sample_list(request: HttpRequest) -> HttpResponse:
     keys = ("kind", "status", "q", "ancestor", "void")
     params = {k: request.GET.get(k, "").strip() for k in keys}
     ancestor = sample_by_code(params["ancestor"]) if params["ancestor"] else None
-    qs = with_stock(samples_list(
+    qs = samples_list(
         kind=params["kind"], status=params["status"], search=params["q"], ancestor=ancestor,
         include_void=params["void"] == "1",
-    ))  # fmt: skip
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    )  # fmt: skip
+    page = keyset_page(qs, request.GET, size=PAGE_SIZE)
+    page_with_stock(page.object_list)
     context = {
         "page": page,
         "params": params,

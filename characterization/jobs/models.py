@@ -204,6 +204,8 @@ class AnalysisJob(models.Model):
         indexes = [
             models.Index(fields=["status"], name="analysisjob_status"),
             models.Index(fields=["measurement", "-created_at"], name="analysisjob_measurement"),
+            # the job list's keyset pages (lims.keyset): newest first
+            models.Index(fields=["-created_at", "-id"], name="analysisjob_newest_first"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
+from django.http import QueryDict
 
 from characterization.analysis import registry
 from characterization.jobs import cache
@@ -24,8 +25,10 @@ from characterization.jobs.models import (
 )
 from characterization.jobs.sending import BROKER_WAIT_MESSAGE
 from characterization.models import Measurement
+from lims.keyset import KeysetPage, keyset_page
 
 LIST_LIMIT = 200
+PAGE_SIZE = 50  # the job list's page
 # Jobs whose results pages and comparisons use: void records are kept, never used.
 IN_USE = Q(
     voided_at__isnull=True,
@@ -68,8 +71,24 @@ def jobs_matching(filters: JobFilters) -> QuerySet[AnalysisJob]:
     return rows
 
 
-def jobs_for_index(filters: JobFilters) -> list[AnalysisJob]:
-    return list(jobs_matching(filters)[:LIST_LIMIT])
+# what a row of the job list shows (templates/characterization/jobs/_jobs_table.html): the
+# parameters, checksums, mappings and results stay in the database
+INDEX_FIELDS = (
+    "status", "progress_percent", "progress_message", "error", "reused", "kind_version",
+    "enqueued_at", "started_at", "finished_at", "worker", "created_at", "voided_at",
+    "void_reason", "definition__name", "raw_file__original_name", "raw_file__sha256",
+    "measurement__voided_at", "measurement__void_reason", "measurement__sample__code",
+    "measurement__subject__code", "measurement__subject__kind",
+)  # fmt: skip
+
+
+def jobs_for_index(filters: JobFilters, query: QueryDict) -> KeysetPage:
+    """The page of the job list that `query`'s cursor points at (lims.keyset)."""
+    rows = jobs_matching(filters).select_related(None).only(*INDEX_FIELDS)
+    rows = rows.select_related(
+        "definition", "raw_file", "measurement__sample", "measurement__subject"
+    )
+    return keyset_page(rows, query, size=PAGE_SIZE)
 
 
 def status_counts() -> dict[str, int]:

@@ -27,11 +27,12 @@ JOB = {"pk": "pk"}
 @require_GET
 def jobs_index(request: HttpRequest) -> HttpResponse:
     form = JobFilterForm(request.GET or None)
-    rows = queries.jobs_for_index(form.filters())
+    page = queries.jobs_for_index(form.filters(), request.GET)
     context = {
         "filter_form": form,
-        "jobs": rows,
-        "active": queries.any_active(rows),
+        "page": page,
+        "jobs": page.object_list,
+        "active": queries.any_active(page.object_list),
         "counts": queries.status_counts(),
         "poll_url": request.get_full_path(),
     }

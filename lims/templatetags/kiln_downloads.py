@@ -12,6 +12,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from lims.downloads import FORMATS
+from lims.keyset import CURSOR_PARAMS
 
 register = template.Library()
 
@@ -21,7 +22,8 @@ def downloads(context, view_name: str, *args, query: str | None = None, oob: boo
               label: str = "", key: str = "") -> dict:  # fmt: skip
     request = context.get("request")
     params = QueryDict(query, mutable=True) if query is not None else _page_query(request)
-    params.pop("page", None)
+    for name in CURSOR_PARAMS:  # a download has every matching row, not one page
+        params.pop(name, None)
     suffix = f"?{params.urlencode()}" if params else ""
     links = [
         {"fmt": fmt, "label": name, "href": reverse(view_name, args=[*args, fmt]) + suffix}

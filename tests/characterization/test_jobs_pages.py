@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -55,6 +56,28 @@ def test_the_jobs_list_shows_each_job_and_filters_by_status(client, chemist, ana
     assert NW4 not in only_failed.split("<tbody>")[1]
     search = html(client.get(f"/jobs/?q={analysed.subject.code}"))
     assert search.count('<tr data-job="') == 4
+
+
+def test_the_jobs_list_pages_by_keyset_and_keeps_its_filters(
+    client, chemist, analysed, monkeypatch
+):
+    """Pages of PAGE_SIZE newest first, each job once; the filter stays on the links."""
+    from characterization.jobs import queries
+
+    monkeypatch.setattr(queries, "PAGE_SIZE", 3)
+    expected = list(
+        AnalysisJob.objects.order_by("-created_at", "-id").values_list("pk", flat=True)
+    )
+    client.force_login(chemist)
+    seen, url = [], "/jobs/?status=succeeded"
+    while url:
+        page = html(client.get(url))
+        seen += [int(pk) for pk in re.findall(r'<tr data-job="(\d+)"', page)]
+        older = re.search(r'href="\?([^"]*)" rel="next"', page)
+        url = f"/jobs/?{older.group(1).replace('&amp;', '&')}" if older else None
+        assert url is None or "status=succeeded" in url
+    succeeded = set(AnalysisJob.objects.filter(status="succeeded").values_list("pk", flat=True))
+    assert seen == [pk for pk in expected if pk in succeeded] and len(seen) > 3
 
 
 def test_the_jobs_list_polls_every_two_seconds_only_while_a_job_is_active(client, chemist):
