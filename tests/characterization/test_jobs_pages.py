@@ -65,9 +65,7 @@ def test_the_jobs_list_pages_by_keyset_and_keeps_its_filters(
     from characterization.jobs import queries
 
     monkeypatch.setattr(queries, "PAGE_SIZE", 3)
-    expected = list(
-        AnalysisJob.objects.order_by("-created_at", "-id").values_list("pk", flat=True)
-    )
+    expected = list(AnalysisJob.objects.order_by("-created_at", "-id").values_list("pk", flat=True))
     client.force_login(chemist)
     seen, url = [], "/jobs/?status=succeeded"
     while url:
