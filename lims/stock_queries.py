@@ -13,7 +13,6 @@ from functools import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import (
     Case,
-    Count,
     F,
     FloatField,
     OuterRef,
@@ -27,6 +26,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from lims.models import POWDER_KINDS, Sample, SampleEdge, StockCorrection
+from lims.sample_queries import sample_by_code
 from lims.stock import GRAMS_PER_UNIT, Stock, grams
 
 ZERO = Value(0.0, output_field=FloatField())
@@ -158,25 +158,22 @@ class StockPage:
 
 
 def sample_with_stock(code: str) -> Sample | None:
-    """The sample page's sample (as lims.sample_queries.sample_by_code) with its stock and the
-    number of its corrections, in one query."""
-    rows = StockCorrection.objects.filter(sample=OuterRef("pk")).order_by().values("sample")
-    count = Subquery(rows.annotate(n=Count("id")).values("n")[:1])
-    queryset = with_stock(Sample.objects.select_related("owner", "project"))
-    queryset = queryset.annotate(stock_corrections_n=Coalesce(count, 0))
-    return queryset.filter(code__iexact=code).first()
+    """The sample page's sample (lims.sample_queries.sample_by_code) with `.stock`: its Stock
+    for a powder or a sample with an amount entered (the compiled `stocks_of` query), None for
+    the rest (cells, electrodes, measurements: no stock query)."""
+    sample = sample_by_code(code)
+    if sample is not None:
+        tracked = sample.kind in POWDER_KINDS or sample.initial_mass_g is not None
+        sample.stock = stocks_of([sample.pk]).get(sample.pk) if tracked else None
+    return sample
 
 
 def stock_page(sample: Sample, lineage) -> StockPage | None:
     """What the sample page shows of a powder's stock (None for what is not a powder and not
-    tracked); no query for a sample from `sample_with_stock` without corrections."""
-    if hasattr(sample, "stock_corrections_n"):
-        stock = Stock(sample.stock_initial_g, sample.stock_drawn_g, sample.stock_corrected_g)
-    else:
-        stock = stock_of(sample.pk)
-    if not stock.tracked and sample.kind not in POWDER_KINDS:
+    tracked): the stock of `sample_with_stock`, its draws from the loaded lineage, and its
+    corrections (one query, only for such a sample)."""
+    stock = sample.stock if hasattr(sample, "stock") else stock_of(sample.pk)
+    if stock is None or (not stock.tracked and sample.kind not in POWDER_KINDS):
         return None
-    corrections = []
-    if getattr(sample, "stock_corrections_n", None) != 0:
-        corrections = list(sample.stock_corrections.select_related("by").order_by("at", "id"))
+    corrections = list(sample.stock_corrections.select_related("by").order_by("at", "id"))
     return StockPage(stock, draws_of(sample, lineage), corrections)

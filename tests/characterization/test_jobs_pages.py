@@ -7,9 +7,10 @@ import csv
 import io
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
-from django.urls import reverse
+from django.urls import resolve, reverse
 from openpyxl import load_workbook
 
 from characterization.jobs import run, seed
@@ -56,6 +57,11 @@ def test_the_jobs_list_shows_each_job_and_filters_by_status(client, chemist, ana
     assert NW4 not in only_failed.split("<tbody>")[1]
     search = html(client.get(f"/jobs/?q={analysed.subject.code}"))
     assert search.count('<tr data-job="') == 4
+    job = analysed.analysis_jobs.first()
+    rows = search.split("<tbody>")[1].split("</tbody>")[0]
+    links = {resolve(urlsplit(h).path).view_name for h in re.findall(r'href="(/[^"]+)"', rows)}
+    assert {"jobs:detail", "cells:cell", "measurements:detail"} <= links
+    assert f'href="/jobs/{job.pk}/"' in search
 
 
 def test_the_jobs_list_pages_by_keyset_and_keeps_its_filters(
