@@ -81,14 +81,19 @@ class SampleListOut(SampleOut):
 
     def to_representation(self, row: dict) -> dict:
         zone = self.context.get("zone") or timezone.get_current_timezone()
-        return {
-            "code": row["code"], "kind": row["kind"], "name": row["name"],
-            "formula": row["formula"], "status": row["status"], "location": row["location"],
-            "owner": row["owner__username"], "project": row["project__code"],
-            "created_at": iso_time(row["created_at"], zone), "notes": row["notes"],
-            "url": f"/samples/{row['code']}/", "voided_at": iso_time(row["voided_at"], zone),
-            "void_reason": row["void_reason"], "stock": self.get_stock(row),
-        }  # fmt: skip
+        return {**sample_row_out(row, zone), "stock": self.get_stock(row)}
+
+
+def sample_row_out(row: dict, zone) -> dict:
+    """SampleOut's fields of a `sample_rows` row, without a serializer field per value."""
+    return {
+        "code": row["code"], "kind": row["kind"], "name": row["name"],
+        "formula": row["formula"], "status": row["status"], "location": row["location"],
+        "owner": row["owner__username"], "project": row["project__code"],
+        "created_at": iso_time(row["created_at"], zone), "notes": row["notes"],
+        "url": f"/samples/{row['code']}/", "voided_at": iso_time(row["voided_at"], zone),
+        "void_reason": row["void_reason"],
+    }  # fmt: skip
 
 
 def sample_rows(queryset: QuerySet[Sample]) -> QuerySet:
@@ -159,10 +164,11 @@ class SampleLineage(APIView):
             raise NotFound(f"no sample has the code {code!r}")
         lineage = sample_lineage(sample)
         codes = {pk: s.code for pk, s in lineage.samples.items()}
-        nodes = [
-            {**SampleOut(s).data, "generation": lineage.generations[pk]}
-            for pk, s in sorted(lineage.samples.items(), key=lambda kv: lineage.generations[kv[0]])
-        ]
+        zone = timezone.get_current_timezone()
+        rows = sample_rows(Sample.objects.filter(pk__in=list(lineage.generations)))
+        rows = sorted(rows, key=lambda r: (lineage.generations[r["id"]], r["id"]))
+        nodes = [{**sample_row_out(r, zone), "generation": lineage.generations[r["id"]]}
+                 for r in rows]  # fmt: skip
         edges = [
             {"parent": codes[e.parent_id], "child": codes[e.child_id], "role": e.role,
              "amount": e.amount, "amount_unit": e.amount_unit}

@@ -124,6 +124,27 @@ def test_api_lineage_returns_nodes_with_generations_and_edges(api, family):
     assert len(body["edges"]) == SampleEdge.objects.count()
 
 
+def test_api_lineage_nodes_read_as_the_sample_api_reads_each_sample(api, family):
+    """The nodes are built from rows (no serializer per node), field for field as SampleOut,
+    a project and a void sample included; ordered by generation, then by age."""
+    from django.utils import timezone
+
+    from lims.api import SampleOut
+    from lims.models import Project, Sample
+
+    project = Project.objects.create(code="lmr", name="Li-rich")
+    Sample.objects.filter(pk=family["sheet"].pk).update(project=project, location="drawer 2")
+    Sample.objects.filter(pk=family["cells"][1].pk).update(
+        voided_at=timezone.now(), voided_by=family["lmno"].owner, void_reason="entered twice"
+    )
+    body = api.get(f"/api/v1/samples/{family['nso'].code}/lineage").json()
+    for node in body["nodes"]:
+        expected = SampleOut(Sample.objects.get(code=node["code"])).data
+        assert {k: v for k, v in node.items() if k != "generation"} == expected
+    order = [(n["generation"], n["code"]) for n in body["nodes"]]
+    assert [g for g, _ in order] == sorted(g for g, _ in order)
+
+
 def test_api_lineage_of_an_unknown_code_is_404_json(api, db):
     response = api.get("/api/v1/samples/CELL-1999-0001/lineage")
     assert response.status_code == 404
