@@ -94,6 +94,7 @@ def database_config(url: str) -> dict:
         raise ConfigError(f"DATABASE_URL: no database name in {_redact(url)!r}")
     if scheme != "sqlite":
         config.setdefault("OPTIONS", {})["connect_timeout"] = 5
+        config["ENGINE"] = "lims.db"  # PostgreSQL, health-checked after idling (lims/db/base.py)
     return config
 
 

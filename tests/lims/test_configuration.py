@@ -32,7 +32,7 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_postgres_url_becomes_a_psycopg_database():
     config = database_config("postgres://kiln:pw@db.lab:5433/kiln")
-    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert config["ENGINE"] == "lims.db"  # Django's PostgreSQL backend (lims/db/base.py)
     assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.lab", 5433, "kiln")
 
 
