@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from characterization.analysis import registry
@@ -25,6 +26,7 @@ from characterization.jobs.models import (
 )
 from characterization.jobs.sending import BROKER_WAIT_MESSAGE
 from characterization.models import Measurement
+from lims import keyset
 from lims.keyset import KeysetPage, keyset_page
 
 LIST_LIMIT = 200
@@ -91,11 +93,19 @@ def jobs_for_index(filters: JobFilters, query: QueryDict) -> KeysetPage:
     return keyset_page(rows, query, size=PAGE_SIZE)
 
 
-def status_counts() -> dict[str, int]:
-    counts = dict(
-        AnalysisJob.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n")
-    )
-    return {status: counts.get(status, 0) for status in JobStatus.values}
+def status_counts() -> dict[str, str]:
+    """The jobs in each status for the list's tabs, counted up to lims.keyset.COUNT_CAP each
+    ("1,000+"): one query reading at most that many index entries per status, however many
+    hundred thousand jobs a lab has run."""
+    cap = keyset.COUNT_CAP
+    table = AnalysisJob._meta.db_table
+    parts = [f"SELECT %s, COUNT(*) FROM (SELECT 1 FROM {table} WHERE status = %s LIMIT {cap + 1})"
+             f" AS counted_{i}" for i in range(len(JobStatus.values))]  # fmt: skip
+    params = [value for status in JobStatus.values for value in (status, status)]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        counts = dict(cursor.fetchall())
+    return {s: f"{cap:,}+" if counts[s] > cap else f"{counts[s]:,}" for s in JobStatus.values}
 
 
 def any_active(rows) -> bool:

@@ -84,6 +84,20 @@ def test_the_jobs_list_pages_by_keyset_and_keeps_its_filters(
     assert seen == [pk for pk in expected if pk in succeeded] and len(seen) > 3
 
 
+def test_the_status_tabs_count_up_to_the_cap(client, chemist, analysed, monkeypatch):
+    from characterization.jobs import queries
+    from lims import keyset
+
+    succeeded = AnalysisJob.objects.filter(status=JobStatus.SUCCEEDED).count()
+    assert succeeded > 2
+    assert queries.status_counts()[JobStatus.SUCCEEDED] == f"{succeeded}"
+    monkeypatch.setattr(keyset, "COUNT_CAP", 2)
+    counts = queries.status_counts()
+    assert counts[JobStatus.SUCCEEDED] == "2+" and counts[JobStatus.QUEUED] == "0"
+    client.force_login(chemist)
+    assert "Succeeded (2+)" in html(client.get("/jobs/"))
+
+
 def test_the_jobs_list_polls_every_two_seconds_only_while_a_job_is_active(client, chemist):
     seed.analysis_definitions_seed()
     measurement = record(CellFactory().sample, cycler_upload(NW4))
