@@ -201,10 +201,11 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not answer on /healthz in 20 s")
 
 
-def get(port: int, path: str, key: str) -> tuple[int, bytes]:
+def get(port: int, path: str, key: str, headers: dict | None = None) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
-        conn.request("GET", path, headers={"Authorization": f"Token {key}"} if key else {})
+        token = {"Authorization": f"Token {key}"} if key else {}
+        conn.request("GET", path, headers=headers or token)
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -243,12 +244,15 @@ end
 """
 
 
-def load_wrk(port: int, path: str, key: str, clients: int, seconds: float) -> dict:
-    """p50/p95/p99 (ms), requests per second and failures of wrk's run on `path`."""
+def load_wrk(
+    port: int, path: str, key: str, clients: int, seconds: float, header: str = ""
+) -> dict:
+    """p50/p95/p99 (ms), requests per second and failures of wrk's run on `path`, sending the
+    API token `key` (or `header` instead, e.g. a session cookie: benchmarks/pages.py)."""
     script = Path(os.environ.get("TMPDIR", "/tmp")) / "kiln-bench-report.lua"
     script.write_text(WRK_REPORT)
     command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s",
-               "-s", str(script), "-H", f"Authorization: Token {key}",
+               "-s", str(script), "-H", header or f"Authorization: Token {key}",
                f"http://127.0.0.1:{port}{path}"]  # fmt: skip
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(x for x in out.splitlines() if x.startswith("KILN "))

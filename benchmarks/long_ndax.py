@@ -120,18 +120,19 @@ def default_path(cycles: int, rows: int) -> Path:
 def ensure_long_ndax(
     cycles: int = 500, rows: int = 1_000_000, out: Path | None = None, *, verify: bool = True
 ) -> BuiltFile:
-    """The cached file (with its sidecar JSON) if present, else build, verify and cache it."""
+    """The cached file (its sidecar JSON holds what the generator wrote) if present, else build
+    and cache it; then, unless `verify` is False, read it back through fastnda and NewareNDA on
+    every call (a cached file is checked again, never taken on an earlier run's word)."""
     out = out or default_path(cycles, rows)
     sidecar = out.with_suffix(".json")
     if out.exists() and sidecar.exists():
         meta = json.loads(sidecar.read_text())
-        return BuiltFile(path=out, **meta)
-    built = build_long_ndax(out, cycles=cycles, rows=rows)
-    if verify:
-        built = verify_long_ndax(built)
-    meta = {k: v for k, v in built.__dict__.items() if k != "path"}
-    sidecar.write_text(json.dumps(meta, indent=1))
-    return built
+        built = BuiltFile(path=out, **{**meta, "verification": {}})
+    else:
+        built = build_long_ndax(out, cycles=cycles, rows=rows)
+        meta = {k: v for k, v in built.__dict__.items() if k not in ("path", "verification")}
+        sidecar.write_text(json.dumps({**meta, "verification": {}}, indent=1))
+    return verify_long_ndax(built) if verify else built
 
 
 # --- the signal ----------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -108,32 +107,6 @@ def queries_of(path: str, user) -> int:
     return len(queries)
 
 
-def load_wrk(port: int, path: str, cookie: str, clients: int, seconds: float) -> dict:
-    script = Path(os.environ.get("TMPDIR", "/tmp")) / "kiln-bench-report.lua"
-    script.write_text(base.WRK_REPORT)
-    command = ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s",
-               "-s", str(script), "-H", f"Cookie: {cookie}",
-               f"http://127.0.0.1:{port}{path}"]  # fmt: skip
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    line = next(x for x in out.splitlines() if x.startswith("KILN "))
-    p50, p95, p99, count, failed, duration_us = (int(v) for v in line.split()[1:])
-    return {"p50": p50 / 1000, "p95": p95 / 1000, "p99": p99 / 1000,
-            "rate": count / (duration_us / 1e6), "count": count, "failed": failed}  # fmt: skip
-
-
-def status_of(port: int, path: str, cookie: str) -> int:
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request("GET", path, headers={"Cookie": cookie})
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=104_000)
@@ -183,11 +156,12 @@ def main() -> None:
               f"{'srv cpu':>7}")  # fmt: skip
         print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}")
         for label, path in pages.items():
-            status = status_of(opts.port, path, cookie)
+            status, _ = base.get(opts.port, path, "", {"Cookie": cookie})
             assert status == 200, (path, status)
-            load_wrk(opts.port, path, cookie, opts.clients, 2.0)  # warm-up
+            header = f"Cookie: {cookie}"
+            base.load_wrk(opts.port, path, "", opts.clients, 2.0, header)  # warm-up
             cpu = base.server_cpu_s(server)
-            got = load_wrk(opts.port, path, cookie, opts.clients, opts.seconds)
+            got = base.load_wrk(opts.port, path, "", opts.clients, opts.seconds, header)
             cpu = (base.server_cpu_s(server) - cpu) * 1000 / max(1, got["count"])
             print(f"{label:36} {got['p50']:7.1f} {got['p95']:7.1f} {got['p99']:7.1f} "
                   f"{got['rate']:7.1f} {queries_of(path, user):4} {cpu:7.1f}"
