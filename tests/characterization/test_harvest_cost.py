@@ -7,7 +7,6 @@ job respected, every message sent (or left waiting for the broker) job by job.""
 from __future__ import annotations
 
 import hashlib
-import socket
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,11 +19,11 @@ from characterization.jobs.inputs import column_mapping_of
 from characterization.jobs.models import AnalysisDefinition, AnalysisJob, JobStatus
 from characterization.jobs.spec import active_mass_of, cell_context_of, cell_facts_of, job_spec
 from characterization.models import HarvestedFile
-from lims.celery import app
 from lims.token_models import TokenScope
 from lims.token_services import api_token_create
 from tests.characterization.factories import CellFactory
 from tests.characterization.test_jobs import NW4, cycler_upload, record, run_all
+from tests.fixtures.broker import broker_unreachable
 from tests.lims.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -226,17 +225,8 @@ def test_with_the_broker_down_the_jobs_sent_together_all_wait(monkeypatch):
     measurement = record(CellFactory().sample, SimpleUploadedFile("run.ndax", ndax(5)))
     monkeypatch.undo()
     ids = list(measurement.analysis_jobs.values_list("pk", flat=True))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    original = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port}/0"
-    app._after_fork()  # drop the cached connection and producer pools
-    try:
+    with broker_unreachable():
         assert sending.jobs_send(ids) == []
-    finally:
-        app.conf.broker_url = original
-        app._after_fork()
     assert {(j.status, j.progress_message, j.sent_at) for j in jobs_of(measurement)} == {
         (JobStatus.QUEUED, sending.BROKER_WAIT_MESSAGE, None)
     }

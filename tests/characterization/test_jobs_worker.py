@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from tests.characterization.test_jobs import (
     record,
     wait_for,
 )
+from tests.fixtures.broker import broker_unreachable
 
 pytestmark = [
     pytest.mark.services,
@@ -223,22 +222,6 @@ def test_a_pool_process_killed_mid_job_is_redelivered_to_the_same_worker(
     assert done is not None, worker.log()
     assert (done.worker, done.attempts) == (worker.hostname, 2)
     assert AnalysisResult.objects.filter(kind="test_slow_steps").count() == 1
-
-
-@contextmanager
-def broker_unreachable():
-    """Point the sending side of Celery at a port where nothing listens (Redis down)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    original = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port}/0"
-    app._after_fork()  # drop the cached connection and producer pools
-    try:
-        yield
-    finally:
-        app.conf.broker_url = original
-        app._after_fork()
 
 
 def test_with_redis_down_at_upload_the_upload_is_kept_and_the_job_runs_once_redis_is_back(

@@ -5,38 +5,19 @@ listens (as in test_healthz), for the sending side of Celery."""
 
 from __future__ import annotations
 
-import socket
-from contextlib import contextmanager
-
 import pytest
 from django.urls import reverse
 
 from characterization.jobs import seed, sending
 from characterization.jobs.models import AnalysisDefinition, AnalysisJob, JobStatus
-from lims.celery import app
 from lims.models import WorkerHeartbeat
 from tests.characterization.factories import MeasurementFactory, upload
+from tests.fixtures.broker import broker_unreachable
 
 # Transactional: the sends run on commit, as in a real request, before the view's message.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BROKER_DOWN = "The job broker is not reachable"
-
-
-@contextmanager
-def broker_unreachable():
-    """Point the sending side of Celery at a closed port (Redis down)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    original = app.conf.broker_url
-    app.conf.broker_url = f"redis://127.0.0.1:{closed_port}/0"
-    app._after_fork()  # drop the cached connection and producer pools
-    try:
-        yield
-    finally:
-        app.conf.broker_url = original
-        app._after_fork()
 
 
 @pytest.fixture
