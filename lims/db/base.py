@@ -10,9 +10,18 @@ Configured by lims.envconfig.database_config as ENGINE "lims.db"."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
+import psycopg
 from django.db.backends.postgresql import base
+from psycopg.pq import Format
+
+# psycopg's own timestamptz loader, compiled C with psycopg-binary: Django registers a pure-Python
+# subclass (to set tzinfo) that parses every value again, ~0.4 ms of a 100-row API page.
+C_TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(
+    psycopg.postgres.types["timestamptz"].oid, Format.TEXT
+)
 
 HEALTH_CHECK_IDLE_S = 30.0  # pgbouncer's server_check_delay default
 
@@ -30,3 +39,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
             self.health_check_done = True  # in use a moment ago: no round trip
         super().close_if_health_check_failed()
         self._kiln_last_checked = now
+
+    def create_cursor(self, name=None):
+        cursor = super().create_cursor(name)
+        if self.timezone is dt.UTC:
+            # The session's TimeZone is UTC (Django sets it): psycopg's loader then gives
+            # tzinfo datetime.UTC, the value Django's own loader gives.
+            cursor.adapters.register_loader("timestamptz", C_TIMESTAMPTZ_LOADER)
+        return cursor
