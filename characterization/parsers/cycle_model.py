@@ -84,8 +84,10 @@ class Records:
 
 def normalise(records: Records) -> pd.DataFrame:
     """The normalised table (schema.COLUMNS) with the decisions in table.attrs["kiln"]."""
-    time_s = np.asarray(records.time_s, dtype=float)
-    volts = np.asarray(records.voltage_v, dtype=float)
+    # The table holds these arrays without a copy (copy=False below): they must be writable
+    # (a reader's zero-copy view of a polars buffer is not) and not another frame's memory.
+    time_s = np.require(records.time_s, dtype=float, requirements=["W", "O"])
+    volts = np.require(records.voltage_v, dtype=float, requirements=["W", "O"])
     current = np.asarray(records.current_ma, dtype=float)
     types = None if records.step_type is None else _type_codes(records.step_type)
     floor = REST_FLOOR_FRACTION * float(np.nanmax(np.abs(current))) if len(current) else 0.0
@@ -120,6 +122,7 @@ def normalise(records: Records) -> pd.DataFrame:
             "discharge_energy_mwh": discharge_e,
         },
         columns=list(COLUMNS),
+        copy=False,  # the arrays are the table's own: no consolidated copy of every column
     )
     table.attrs["kiln"] = {
         "direction": direction_info,

@@ -135,7 +135,8 @@ def half_cycle_table(table: pd.DataFrame) -> pd.DataFrame:
             "v": table["voltage_v"].to_numpy()[rows],
             "row": rows,
             "ic": table["instrument_cycle"].to_numpy()[rows],
-        }
+        },
+        copy=False,  # no consolidated copy of a million rows: the arrays are ours already
     )
     grouped = frame.groupby("half", sort=True)
     return pd.DataFrame(

@@ -100,7 +100,9 @@ def _via_fastnda(path: Path) -> tuple[pd.DataFrame, dict]:
         energy=(Counter(raw["energy_mWh"].to_numpy(), segments=step),),
     )
     start = raw["unix_time_s"][0] if "unix_time_s" in raw.columns and len(raw) else None
-    return normalise(records), _metadata("fastnda", start, raw.columns)
+    metadata = _metadata("fastnda", start, raw.columns)
+    del raw  # the columns not taken above are freed before normalise allocates the table
+    return normalise(records), metadata
 
 
 def _via_newarenda(path: Path) -> tuple[pd.DataFrame, dict]:

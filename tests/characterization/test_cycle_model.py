@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from characterization.analysis.rate import rate_capability
-from characterization.parsers import ColumnMapping, read_mapped_file
+from characterization.parsers import ColumnMapping, read_cycler_file, read_mapped_file
 from characterization.parsers.cycle_model import Counter, Records, normalise
 from characterization.parsers.cycles import (
     complete_cycles,
@@ -20,7 +20,7 @@ from characterization.parsers.cycles import (
     instrument_index_check,
 )
 
-from .parser_reference import parsed
+from .parser_reference import cycler_data_dir, parsed
 from .synthetic import rate_test_table
 
 pytestmark = pytest.mark.testdata("cyclers")
@@ -251,3 +251,32 @@ def test_the_rate_uses_the_cells_own_1c():
     table = rate_test_table(active_mass_mg=4.0, steps=steps, one_c_ma_per_g=200.0)
     rate = rate_capability(table, active_mass_mg=4.0, one_c_ma_per_g=200.0)
     assert rate.steps["rate_c"].tolist() == [0.2, 1.0, 5.0]
+
+
+def test_the_table_owns_its_columns_even_from_read_only_reader_arrays():
+    """normalise builds the table without copying its arrays (a million-row file): arrays a
+    reader hands over read-only (fastnda's zero-copy polars buffers) are copied first, so the
+    table can be edited and the reader's memory is never written."""
+    time_s = np.arange(6, dtype=float)
+    volts = np.array([3.0, 3.5, 4.0, 4.2, 3.8, 3.2])
+    for array in (time_s, volts):
+        array.flags.writeable = False
+    current = np.array([1.0, 1.0, 1.0, -1.0, -1.0, -1.0])
+    table = normalise(
+        Records(
+            time_s=time_s,
+            voltage_v=volts,
+            current_ma=current,
+            capacity=(Counter(np.array([0, 1, 2, 0, 1, 2.0]), kind="net"),),
+        )  # fmt: skip
+    )
+    table.loc[0, ["time_s", "voltage_v"]] = [-1.0, 0.0]
+    assert time_s[0] == 0.0 and volts[0] == 3.0
+    assert list(table["direction"]) == ["charge"] * 3 + ["discharge"] * 3
+
+
+def test_a_neware_table_read_through_fastnda_can_be_edited_in_place():
+    table = read_cycler_file(cycler_data_dir() / "neware_fastnda_nw4-120-1-6-53.ndax").table
+    table.loc[table.index[:3], "time_s"] = 0.0
+    table["voltage_v"] *= 2.0
+    assert (table["time_s"].iloc[:3] == 0.0).all() and table["voltage_v"].max() > 8.0
