@@ -41,6 +41,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,6 +54,7 @@ CHECK_CYCLES = (1, 2, 3, 100, 250, 500)
 CONTENDERS: dict[str, tuple[str, tuple[int, int]] | None] = {
     "fastnda": None,
     "kiln": None,
+    "job": None,
     "navani": ("navani==0.1.22", (3, 10)),
     "cellpy": ("cellpy==1.0.3", (3, 11)),
     "cellpy2": ("cellpy==2.1.5.post10", (3, 13)),
@@ -107,6 +109,13 @@ def _work_kiln(path: str) -> dict:
     return {"phases": phases, "rows": len(table), "caps": caps, **extra}
 
 
+def _work_job(path: str) -> dict:
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from cycling_job import work_job
+
+    return work_job(path)
+
+
 def _work_fastnda(path: str) -> dict:
     import fastnda
 
@@ -147,12 +156,13 @@ def _work_cellpy(path: str) -> dict:
 
 WORKERS = {
     "kiln": _work_kiln,
+    "job": _work_job,
     "fastnda": _work_fastnda,
     "navani": _work_navani,
     "cellpy": _work_cellpy,
     "cellpy2": _work_cellpy,
 }
-LIBRARY = {"kiln": "fastnda", "fastnda": "fastnda", "navani": "navani"}
+LIBRARY = {"kiln": "fastnda", "job": "fastnda", "fastnda": "fastnda", "navani": "navani"}
 
 
 def run_worker(name: str, path: str, repeat: int, warmup: str) -> None:
@@ -172,7 +182,8 @@ def run_worker(name: str, path: str, repeat: int, warmup: str) -> None:
     for _ in range(repeat):
         start = time.perf_counter()
         result = work(path)
-        runs.append((time.perf_counter() - start, result))
+        took = time.perf_counter() - start
+        runs.append((result.pop("timed_s", took), result))  # the job: its runs alone
     best = min(runs, key=lambda run: run[0])
     caps = best[1].pop("caps", None)
     if caps is not None:
@@ -182,7 +193,8 @@ def run_worker(name: str, path: str, repeat: int, warmup: str) -> None:
         best[1]["cycles"] = int(len(caps))
     out = {
         "name": name,
-        "version": ("fastnda " if name == "kiln" else "") + version(LIBRARY.get(name, "cellpy")),
+        "version": ("fastnda " if name in ("kiln", "job") else "")
+        + version(LIBRARY.get(name, "cellpy")),
         "python": ".".join(map(str, sys.version_info[:3])),
         "times_s": [run[0] for run in runs],
         "best_s": best[0],
@@ -245,10 +257,12 @@ def ensure_venv(name: str, requirement: str, minimum: tuple[int, int]) -> Path:
     return python
 
 
-def run_contender(name: str, python: Path | str, path: Path, repeat: int, warmup: Path) -> dict:
+def run_contender(
+    name: str, python: Path | str, path: Path, repeat: int, warmup: Path, env: dict | None = None
+) -> dict:
     cmd = [str(python), str(Path(__file__).resolve()), "--worker", name, "--file", str(path)]
     cmd += ["--warmup", str(warmup), "--repeat", str(repeat)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=REPO)
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, cwd=REPO, env=env)
     for line in done.stdout.splitlines():
         if line.startswith("BENCH-JSON "):
             return json.loads(line.removeprefix("BENCH-JSON "))
@@ -267,6 +281,22 @@ def prepare(skip: list[str]) -> tuple[dict[str, str], dict[str, dict]]:
         except (RuntimeError, subprocess.SubprocessError) as exc:
             failed[name] = {"error": str(exc)}
     return pythons, failed
+
+
+def job_environment(pythons: dict, results: dict, var_dir: Path) -> dict[str, dict]:
+    """The job contender's settings, after creating its database; without PostgreSQL it is
+    reported as failed and the others run."""
+    if "job" not in pythons:
+        return {}
+    from cycling_job import environment, prepare_database
+
+    try:
+        prepare_database(var_dir)
+    except Exception as exc:  # noqa: BLE001 - no server, no rights: say so, run the rest
+        results["job"] = {"error": f"no database for the job's path: {exc}"}
+        del pythons["job"]
+        return {}
+    return {"job": environment(var_dir)}
 
 
 def merge_runs(runs: list[dict]) -> dict:
@@ -357,12 +387,20 @@ def print_paired(runs: dict[str, list[dict]]) -> None:
         return
     print(f"\nsame-round pairs (median of {len(kiln)} rounds, [lowest, highest]):")
     pairs = {"bare fastnda.read / Kiln  (goal: Kiln <= 1.3x the floor)": ("fastnda", True)}
+    pairs |= {"bare fastnda.read / job's path (goal: <= 1.5x the floor)": ("fastnda", "job")}
     pairs |= {f"{n} / Kiln (goal: >= 4x)": (n, False) for n in ("navani", "cellpy", "cellpy2")}
     for label, (name, floor) in pairs.items():
         other = runs.get(name, [])
         if len(other) != len(kiln):
             continue
-        if floor:
+        if floor == "job":
+            job = runs.get("job", [])
+            if len(job) != len(other):
+                continue
+            ratios = [j["best_s"] / o["best_s"] for j, o in zip(job, other, strict=True)]
+            verdict = "meets" if statistics.median(ratios) <= 1.5 else "MISSES"
+            text = "the job is"
+        elif floor:
             ratios = [k["best_s"] / o["best_s"] for k, o in zip(kiln, other, strict=True)]
             verdict = "meets" if statistics.median(ratios) <= 1.3 else "MISSES"
             text = "Kiln is"
@@ -466,15 +504,23 @@ def main(argv: list[str] | None = None) -> int:
     path, expected = long_file(args)
     path.read_bytes()  # warm the page cache, so no contender pays for the first disk read
     pythons, results = prepare(args.skip.split(","))
-    runs: dict[str, list[dict]] = {name: [] for name in pythons}
-    for round_no in range(1, args.rounds + 1):  # interleaved, so a busy spell hits everyone
-        print(f"round {round_no}/{args.rounds}: {', '.join(runs)}", flush=True)
-        for name in list(runs):
-            try:
-                runs[name].append(run_contender(name, pythons[name], path, args.repeat, warmup))
-            except (RuntimeError, subprocess.SubprocessError) as exc:
-                results[name] = {"error": str(exc)}
-                del runs[name]
+    with tempfile.TemporaryDirectory(prefix="kiln-bench-job-") as var_dir:
+        envs = job_environment(pythons, results, Path(var_dir))
+        runs: dict[str, list[dict]] = {name: [] for name in pythons}
+        for round_no in range(1, args.rounds + 1):  # interleaved: a busy spell hits everyone
+            print(f"round {round_no}/{args.rounds}: {', '.join(runs)}", flush=True)
+            for name in list(runs):
+                try:
+                    runs[name].append(run_contender(
+                        name, pythons[name], path, args.repeat, warmup, envs.get(name)
+                    ))  # fmt: skip
+                except (RuntimeError, subprocess.SubprocessError) as exc:
+                    results[name] = {"error": str(exc)}
+                    del runs[name]
+        if "job" in envs:
+            from cycling_job import drop_database
+
+            drop_database()
     results |= {name: merge_runs(done) for name, done in runs.items()}
     results = {name: results[name] for name in CONTENDERS if name in results}
     load = os.getloadavg()[0]

@@ -88,7 +88,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": database_config(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kiln.sqlite3'}"
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'kiln.sqlite3'}",
+        prepared_statements=env_bool("KILN_DB_PREPARED_STATEMENTS", True),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -21,6 +21,7 @@ from characterization.analysis.cycling import cycle_summary, electrode_role
 from characterization.analysis.errors import AnalysisError, TooFewCyclesError
 from characterization.analysis.fade import SIGN_CONVENTION, voltage_fade
 from characterization.analysis.plausibility import Checks, ResultWarning, check_cycling
+from characterization.analysis.shared_tables import remembered
 from characterization.parsers.cycles import instrument_index_check
 
 CYCLE_FIELDS = (
@@ -80,7 +81,18 @@ def checks_for(facts: CellFacts) -> Checks:
 def cycling_assessment(
     table: pd.DataFrame, facts: CellFacts, *, reference_cycle: int | None = None
 ) -> tuple[pd.DataFrame, list[ResultWarning]]:
-    """The cycle summary of a table and every plausibility warning about it."""
+    """The cycle summary of a table and every plausibility warning about it (computed once
+    for a table the jobs layer shares between analyses: each caller gets its own copy)."""
+    summary, warnings = remembered(
+        table, ("cycling_assessment", facts, reference_cycle),
+        lambda: _assessment(table, facts, reference_cycle),
+    )  # fmt: skip
+    return summary.copy(), list(warnings)
+
+
+def _assessment(
+    table: pd.DataFrame, facts: CellFacts, reference_cycle: int | None
+) -> tuple[pd.DataFrame, list[ResultWarning]]:
     summary = cycle_summary(
         table,
         active_mass_mg=facts.active_mass_mg,

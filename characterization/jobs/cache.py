@@ -74,9 +74,9 @@ def normalised_table(
     none) the file is read through the mapping (mappings_by_kind.read_mapped_table); a
     snapshot of another kind is not used. The reader's metadata is in
     table.attrs[FILE_METADATA]."""
+    cache = table_path(raw, table_kind=table_kind, column_mapping=column_mapping)
     if column_mapping and column_mapping.get("table_kind", "cycling") != table_kind:
         column_mapping = None
-    cache = parquet_path(raw.sha256, column_mapping, table_kind)
     cached = _read_cache(cache)
     if cached is not None:
         return cached, True
@@ -86,6 +86,16 @@ def normalised_table(
         if cached is not None:
             return cached, True
         return _parse_to_cache(raw, cache, table_kind, column_mapping), False
+
+
+def table_path(
+    raw: RawFile, *, table_kind: str = "cycling", column_mapping: Mapping | None = None
+) -> Path:
+    """Where normalised_table keeps the file's table of `table_kind` (a mapping snapshot of
+    another table kind is not used)."""
+    if column_mapping and column_mapping.get("table_kind", "cycling") != table_kind:
+        column_mapping = None
+    return parquet_path(raw.sha256, column_mapping, table_kind)
 
 
 def _read_cache(cache: Path) -> pd.DataFrame | None:

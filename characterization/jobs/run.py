@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from characterization.analysis import registry
 from characterization.analysis.errors import AnalysisError
-from characterization.jobs import cache
+from characterization.jobs import cache, table_memo
 from characterization.jobs.companions import load_companions
 from characterization.jobs.definitions import kind_of, title_of
 from characterization.jobs.errors import TRANSIENT_ERRORS, JobDataError, JobLost
@@ -183,10 +183,9 @@ class _Run:
         if kind.needs_active_mass and job.active_mass_mg is None:
             raise JobDataError(_no_mass_message(job, kind))
         self.progress(5, f"reading {raw.original_name}")
-        table, cached = cache.normalised_table(
+        table, file_metadata, cached = table_memo.normalised_table(
             raw, table_kind=kind.table_kind, column_mapping=spec.column_mapping
         )
-        file_metadata = table.attrs.pop(cache.FILE_METADATA, {})
         source = "cached table" if cached else "parsed"
         self.progress(25, f"{len(table):,} rows ({source}); running {kind.title}")
         companions = load_companions(kind, spec.cell_context, _read_companion)

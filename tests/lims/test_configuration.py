@@ -36,6 +36,14 @@ def test_postgres_url_becomes_a_psycopg_database():
     assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.lab", 5433, "kiln")
 
 
+def test_postgres_prepares_repeated_statements_unless_a_pooler_forbids_it():
+    options = database_config("postgres://kiln@db.lab/kiln")["OPTIONS"]
+    assert options["server_side_binding"] is True and options["prepare_threshold"] == 2
+    plain = database_config("postgres://kiln@db.lab/kiln", prepared_statements=False)["OPTIONS"]
+    assert "server_side_binding" not in plain and "prepare_threshold" not in plain
+    assert "OPTIONS" not in database_config("sqlite:///tmp/kiln.sqlite3")
+
+
 def test_unsupported_database_scheme_names_the_variable_and_hides_the_password():
     with pytest.raises(ConfigError) as excinfo:
         database_config("mysql://kiln:secret@db/kiln")
