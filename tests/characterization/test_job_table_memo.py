@@ -14,18 +14,14 @@ from characterization.jobs.models import AnalysisJob, AnalysisResult, JobStatus
 from tests.characterization.factories import CellFactory
 from tests.characterization.parser_reference import parsed
 from tests.characterization.test_jobs import DEFAULT_KINDS, NW4, cycler_upload, record, run_all
+from tests.fixtures.broker import nothing_sent
 
 pytestmark = pytest.mark.testdata("cyclers")
 
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
-    )
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: None
-    )
+    nothing_sent(monkeypatch)
     table_memo.forget()
     yield
     table_memo.forget()

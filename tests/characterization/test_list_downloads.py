@@ -17,6 +17,7 @@ from characterization.models import HarvestedFile
 from lims.models import Sample
 from tests.characterization.factories import CellFactory, ElectrodeFactory, PowderFactory
 from tests.characterization.test_trust_pages import measurement_with, stored
+from tests.fixtures.broker import nothing_sent
 from tests.lims.factories import UserFactory
 from tests.lims.test_exports_formulas import assert_csv_inert, assert_xlsx_inert, csv_rows
 from tests.lims.test_list_downloads import body, column, fetch_all, rows_of
@@ -27,12 +28,7 @@ LINK = '=HYPERLINK("http://x","y")'
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
-    )
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: None
-    )
+    nothing_sent(monkeypatch)
 
 
 @pytest.fixture

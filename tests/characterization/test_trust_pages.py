@@ -23,6 +23,7 @@ from characterization.jobs import enqueue, seed
 from characterization.jobs.models import AnalysisDefinition, AnalysisJob, AnalysisResult, JobStatus
 from characterization.models import InstrumentMapping, Measurement, RawFile, ReadState
 from tests.characterization.factories import CellFactory, MeasurementFactory, upload
+from tests.fixtures.broker import nothing_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +62,7 @@ PEAK_NOTE = {
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
-    )
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: None
-    )
+    nothing_sent(monkeypatch)
 
 
 @pytest.fixture

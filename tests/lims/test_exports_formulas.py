@@ -21,6 +21,7 @@ from lims import tabular, transfers
 from lims.models import Sample, Transfer
 from lims.services import sample_register
 from tests.characterization.test_trust_pages import measurement_with, stored
+from tests.fixtures.broker import nothing_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -32,12 +33,7 @@ FORMULA_LIKE = (LINK, "+1+2", "-2+3", "@SUM(A1)", "\tx", "\rx", "'=x", "=")
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     """Uploads queue analyses and tests queue transfers; no broker is needed for either."""
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.analysis_job_run.apply_async", lambda *a, **k: None
-    )
-    monkeypatch.setattr(
-        "characterization.jobs.tasks.raw_file_inspect.apply_async", lambda *a, **k: None
-    )
+    nothing_sent(monkeypatch)
     monkeypatch.setattr("lims.tasks.transfer_run.apply_async", lambda *a, **k: None)
 
 
