@@ -30,9 +30,9 @@ Then it prints the ratios: of the best runs (issue 5's targets: >= 3x faster tha
 cellpy, within 2x of the bare read) and, for issue 12, the median over the rounds of same-round
 pairs (Kiln <= 1.3x the bare read, the job's path <= 1.5x, >= 4x faster than navani and
 cellpy); Kiln's peak memory growth over its warm-up against the normalised table's size (goal
-<= 3x); and compares per-cycle capacities on a few cycles: navani and cellpy keep one step's (or one half cycle's) maximum, so
-they under-count charges split into CC + CV steps (REFERENCE.md); the difference is reported,
-not failed on."""
+<= 3x); and compares per-cycle capacities on a few cycles: navani and cellpy keep one step's
+(or one half cycle's) maximum, so they under-count charges split into CC + CV steps
+(REFERENCE.md); the difference is reported, not failed on."""
 
 from __future__ import annotations
 
