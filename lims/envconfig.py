@@ -88,8 +88,8 @@ def database_config(url: str, *, prepared_statements: bool = True) -> dict:
     queries are parsed and analysed once per connection (lims.db plans each run for its
     parameters: a generic plan can be a thousand times slower for a selective search).
     `prepared_statements=False` (KILN_DB_PREPARED_STATEMENTS=0) keeps Django's client-side
-    binding, for a connection pooler in transaction mode that cannot carry prepared
-    statements (pgbouncer < 1.21)."""
+    binding, for a connection pooler in transaction mode (pgbouncer): the session setting
+    that keeps plans custom would not follow the statements from one server to another."""
     scheme = urlsplit(url).scheme
     if scheme not in DATABASE_SCHEMES:
         raise ConfigError(
