@@ -3,8 +3,9 @@
 The file is recorded on a coin cell through the service the upload page uses (stored, its
 default cycling analyses queued; sending to the broker is left out, as in the tests), then its
 jobs run one after the other in this process as one Celery worker runs them: the first parses
-the file and writes the Parquet cache, the others read the cache, and each stores its result
-(summary JSON, tables, figure) in PostgreSQL and under MEDIA_ROOT. Only the job runs are timed.
+the file and writes the Parquet cache, the others are handed its table (jobs.table_memo), and
+each stores its result (summary JSON, tables, figure) in PostgreSQL and under MEDIA_ROOT. Only
+the job runs are timed.
 
 The database (BENCH_CYCLING_DATABASE_URL, default kiln_bench_cycling on the local server) is
 dropped, created and migrated once per benchmark run by `prepare_database`; every timed run

@@ -1,5 +1,6 @@
-"""On PostgreSQL a statement a connection runs again is prepared once and then only executed
-(lims.envconfig.database_config): the second and later runs are not planned again."""
+"""On PostgreSQL a statement a connection runs again is prepared once (lims.envconfig
+.database_config): later runs are not parsed again, and each is planned for its own values
+(lims.db)."""
 
 from __future__ import annotations
 
