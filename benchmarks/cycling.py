@@ -389,29 +389,23 @@ def print_paired(runs: dict[str, list[dict]]) -> None:
     if not kiln:
         return
     print(f"\nsame-round pairs (median of {len(kiln)} rounds, [lowest, highest]):")
-    pairs = {"bare fastnda.read / Kiln  (goal: Kiln <= 1.3x the floor)": ("fastnda", True)}
-    pairs |= {"bare fastnda.read / job's path (goal: <= 1.5x the floor)": ("fastnda", "job")}
-    pairs |= {f"{n} / Kiln (goal: >= 4x)": (n, False) for n in ("navani", "cellpy", "cellpy2")}
-    for label, (name, floor) in pairs.items():
-        other = runs.get(name, [])
-        if len(other) != len(kiln):
+    # label -> (slower side, faster side, goal, whether the goal is a ceiling, wording)
+    pairs = {
+        "bare fastnda.read / Kiln  (goal: Kiln <= 1.3x the floor)":
+            ("kiln", "fastnda", 1.3, True, "Kiln is"),
+        "bare fastnda.read / job's path (goal: <= 1.5x the floor)":
+            ("job", "fastnda", 1.5, True, "the job is"),
+        **{f"{n} / Kiln (goal: >= 4x)": (n, "kiln", 4.0, False, "Kiln faster")
+           for n in ("navani", "cellpy", "cellpy2")},
+    }  # fmt: skip
+    for label, (slower, faster, goal, ceiling, text) in pairs.items():
+        top, bottom = runs.get(slower, []), runs.get(faster, [])
+        if not top or len(top) != len(bottom):
             continue
-        if floor == "job":
-            job = runs.get("job", [])
-            if len(job) != len(other):
-                continue
-            ratios = [j["best_s"] / o["best_s"] for j, o in zip(job, other, strict=True)]
-            verdict = "meets" if statistics.median(ratios) <= 1.5 else "MISSES"
-            text = "the job is"
-        elif floor:
-            ratios = [k["best_s"] / o["best_s"] for k, o in zip(kiln, other, strict=True)]
-            verdict = "meets" if statistics.median(ratios) <= 1.3 else "MISSES"
-            text = "Kiln is"
-        else:
-            ratios = [o["best_s"] / k["best_s"] for k, o in zip(kiln, other, strict=True)]
-            verdict = "meets" if statistics.median(ratios) >= 4 else "MISSES"
-            text = "Kiln faster"
-        print(f"  {label:<52} {text} {statistics.median(ratios):.2f}x "
+        ratios = [t["best_s"] / b["best_s"] for t, b in zip(top, bottom, strict=True)]
+        median = statistics.median(ratios)
+        verdict = "meets" if (median <= goal if ceiling else median >= goal) else "MISSES"
+        print(f"  {label:<52} {text} {median:.2f}x "
               f"[{min(ratios):.2f}, {max(ratios):.2f}]  {verdict}")  # fmt: skip
 
 

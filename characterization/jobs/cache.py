@@ -74,9 +74,8 @@ def normalised_table(
     none) the file is read through the mapping (mappings_by_kind.read_mapped_table); a
     snapshot of another kind is not used. The reader's metadata is in
     table.attrs[FILE_METADATA]."""
-    cache = table_path(raw, table_kind=table_kind, column_mapping=column_mapping)
-    if column_mapping and column_mapping.get("table_kind", "cycling") != table_kind:
-        column_mapping = None
+    column_mapping = _mapping_of_kind(column_mapping, table_kind)
+    cache = parquet_path(raw.sha256, column_mapping, table_kind)
     cached = _read_cache(cache)
     if cached is not None:
         return cached, True
@@ -91,11 +90,16 @@ def normalised_table(
 def table_path(
     raw: RawFile, *, table_kind: str = "cycling", column_mapping: Mapping | None = None
 ) -> Path:
-    """Where normalised_table keeps the file's table of `table_kind` (a mapping snapshot of
-    another table kind is not used)."""
+    """Where normalised_table keeps the file's table of `table_kind`."""
+    return parquet_path(raw.sha256, _mapping_of_kind(column_mapping, table_kind), table_kind)
+
+
+def _mapping_of_kind(column_mapping: Mapping | None, table_kind: str) -> Mapping | None:
+    """The mapping snapshot if it is one of `table_kind` (cycling when it names none); a
+    snapshot of another kind is not used."""
     if column_mapping and column_mapping.get("table_kind", "cycling") != table_kind:
-        column_mapping = None
-    return parquet_path(raw.sha256, column_mapping, table_kind)
+        return None
+    return column_mapping
 
 
 def _read_cache(cache: Path) -> pd.DataFrame | None:
